@@ -1,0 +1,192 @@
+"""The YAML configuration file: sources, watched pages, schedules, notifier routes.
+
+Secrets (Slack token, SMTP password) come only from the environment; the file names
+the variables. Errors name the file, line and key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from monitor.errors import ConfigError
+
+SOURCE_KINDS = ("govuk", "nhse", "nice", "generic")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PageConfig(_Model):
+    """A page to watch."""
+
+    url: str
+    title: str | None = None
+    normaliser: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return v
+
+
+class ScheduleConfig(_Model):
+    every_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    cron: str | None = None
+
+
+class SearchConfig(_Model):
+    """A gov.uk Search API query whose new results become watched pages."""
+
+    q: str | None = None
+    filters: dict[str, list[str]] = Field(default_factory=dict)
+    keywords: list[str] = Field(default_factory=list)
+
+
+class SourceConfig(_Model):
+    """A publisher: its kind, allowed domains, pages and discovery inputs."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    kind: Literal["govuk", "nhse", "nice", "generic"] = "generic"
+    allowed_domains: list[str] = Field(default_factory=list)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    normaliser: str | None = None
+    pages: list[PageConfig] = Field(default_factory=list)
+    feeds: list[str] = Field(default_factory=list)
+    searches: list[SearchConfig] = Field(default_factory=list)
+    sitemaps: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+
+
+class FetchConfig(_Model):
+    """Politeness and limits for every crawl."""
+
+    user_agent: str = "policy-monitor/0.1 (+https://github.com/policy-monitor/policy-monitor)"
+    contact: str | None = None
+    concurrency: int = Field(default=16, ge=1, le=256)
+    per_domain_concurrency: int = Field(default=8, ge=1, le=64)
+    timeout_s: float = Field(default=30.0, gt=0, le=600)
+    max_body_mb: float = Field(default=20.0, gt=0, le=500)
+    retries: int = Field(default=3, ge=0, le=10)
+    obey_robots: bool = True
+    autothrottle: bool = True
+    failures_before_removed: int = Field(default=3, ge=1, le=100)
+
+
+class SlackConfig(_Model):
+    token_env: str = "SLACK_BOT_TOKEN"
+    base_url: str | None = None
+    channels: dict[str, str] = Field(default_factory=dict)
+
+
+class EmailConfig(_Model):
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    username_env: str | None = None
+    password_env: str | None = None
+    starttls: bool = False
+    sender: str = "policy-monitor@localhost"
+    recipients: list[str] = Field(default_factory=list)
+
+
+class RouteConfig(_Model):
+    """Which events go where: a filter and the notifier targets."""
+
+    events: list[str] = Field(default_factory=lambda: ["*"])
+    sources: list[str] = Field(default_factory=lambda: ["*"])
+    min_significance: float = Field(default=0.0, ge=0, le=1)
+    notify: list[str]
+
+
+class NotifyConfig(_Model):
+    slack: SlackConfig | None = None
+    email: EmailConfig | None = None
+    routes: list[RouteConfig] = Field(default_factory=list)
+
+
+class Config(_Model):
+    """The whole configuration file."""
+
+    database: str | None = None
+    fetch: FetchConfig = Field(default_factory=FetchConfig)
+    sources: list[SourceConfig] = Field(default_factory=list)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
+
+    def source(self, name: str) -> SourceConfig:
+        for src in self.sources:
+            if src.name == name:
+                return src
+        known = ", ".join(s.name for s in self.sources) or "none"
+        raise ConfigError(f"no source named {name!r} (configured: {known})")
+
+
+def _locate(node: yaml.Node | None, loc: tuple[int | str, ...]) -> yaml.Node | None:
+    """Walk a composed YAML node tree along a pydantic error location."""
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            nxt = None
+            for key, value in node.value:
+                if key.value == part:
+                    nxt = value
+                    break
+            if nxt is None:
+                return node
+            node = nxt
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                return node
+            node = node.value[part]
+        else:
+            return node
+    return node
+
+
+def parse_config(text: str, path: str = "<config>") -> Config:
+    """Parse and validate configuration text; raise ConfigError with file:line on failure."""
+    try:
+        root = yaml.compose(text)
+        data: Any = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else path
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{where}: invalid YAML: {problem}") from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}:1: the top level must be a mapping of keys")
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            node = _locate(root, loc)
+            line = node.start_mark.line + 1 if node is not None else 1
+            key = ".".join(str(p) for p in loc) or "(top level)"
+            msg = err["msg"].removeprefix("Value error, ")
+            lines.append(f"{path}:{line}: {key}: {msg}")
+        raise ConfigError("\n".join(lines)) from exc
+    names = [s.name for s in cfg.sources]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ConfigError(f"{path}: duplicate source names: {', '.join(dupes)}")
+    return cfg
+
+
+def load_config(path: str | Path) -> Config:
+    """Read a configuration file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{p}: configuration file not found") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read configuration: {exc}") from exc
+    return parse_config(text, str(p))

@@ -1,0 +1,55 @@
+"""One check cycle: pick the pages, crawl them, record every result, report outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from monitor.config import Config
+from monitor.crawl import Fetch
+from monitor.db import Database
+from monitor.fetch import FetchResult, FetchTarget
+from monitor.pipeline import PageOutcome, Recorder
+
+OutcomeSink = Callable[[PageOutcome], None]
+
+
+@dataclass
+class CycleReport:
+    """Counts of page outcomes in one cycle."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    outcomes: list[PageOutcome] = field(default_factory=list)
+
+    def add(self, outcome: PageOutcome) -> None:
+        self.counts[outcome.status] = self.counts.get(outcome.status, 0) + 1
+        self.outcomes.append(outcome)
+
+
+async def run_cycle(
+    fetch: Fetch,
+    db: Database,
+    config: Config,
+    targets: list[FetchTarget],
+    on_outcome: OutcomeSink | None = None,
+) -> CycleReport:
+    """Fetch ``targets`` and record the results; every target yields exactly one outcome."""
+    recorder = Recorder(db, failures_before_removed=config.fetch.failures_before_removed)
+    report = CycleReport()
+    seen: set[str] = set()
+
+    def sink(result: FetchResult) -> None:
+        seen.add(result.target.url)
+        outcome = recorder.record(result)
+        report.add(outcome)
+        if on_outcome is not None:
+            on_outcome(outcome)
+
+    try:
+        await fetch(targets, sink)
+        for target in targets:  # a request dropped without a callback is still an error
+            if target.url not in seen:
+                sink(FetchResult(target=target, error="not fetched (filtered or dropped)"))
+    finally:
+        recorder.close()
+    return report

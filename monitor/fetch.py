@@ -1,0 +1,45 @@
+"""What the crawler is asked to fetch, and what it hands back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class FetchTarget:
+    """One page to fetch, with the validators from its last successful fetch."""
+
+    url: str
+    page_id: int | None = None
+    source: str = ""
+    kind: str = "generic"
+    fetch_url: str | None = None  # e.g. a gov.uk Content API URL standing in for the page
+    etag: str | None = None
+    last_modified: str | None = None
+
+    @property
+    def request_url(self) -> str:
+        return self.fetch_url or self.url
+
+
+@dataclass
+class FetchResult:
+    """The outcome of one fetch; ``error`` is set when no usable response came back."""
+
+    target: FetchTarget
+    status: int = 0
+    body: bytes | None = None
+    content_type: str = ""
+    etag: str | None = None
+    last_modified: str | None = None
+    final_url: str | None = None
+    redirect_urls: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and 200 <= self.status < 300 and self.body is not None

@@ -1,0 +1,133 @@
+"""The watch list: sources and pages from the config or a URL file, kept in the database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor.config import Config, SourceConfig
+from monitor.db import Database
+from monitor.errors import InputError
+from monitor.fetch import FetchTarget
+from monitor.models import Source, WatchedPage
+
+ADHOC_SOURCE = "adhoc"
+
+
+def read_url_file(path: str | Path) -> list[str]:
+    """Read one URL per line; blank lines and ``#`` comments are skipped."""
+    p = Path(path)
+    try:
+        lines = p.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{p}: cannot read URL list: {exc}") from exc
+    urls = []
+    for n, raw in enumerate(lines, 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if not line.startswith(("http://", "https://")):
+            raise InputError(f"{p}:{n}: not an http(s) URL: {line[:100]!r}")
+        urls.append(line)
+    return urls
+
+
+def _source(session: Session, name: str, kind: str = "generic") -> Source:
+    src = session.scalar(select(Source).where(Source.name == name))
+    if src is None:
+        src = Source(name=name, kind=kind)
+        session.add(src)
+        session.flush()
+    elif src.kind != kind:
+        src.kind = kind
+    return src
+
+
+def ensure_pages(session: Session, source: Source, urls: Iterable[str]) -> list[WatchedPage]:
+    """Upsert pages by URL (in bulk: one query for the existing ones)."""
+    wanted = list(dict.fromkeys(urls))
+    existing = {
+        p.url: p for p in session.scalars(select(WatchedPage).where(WatchedPage.url.in_(wanted)))
+    } if len(wanted) <= 5000 else {p.url: p for p in session.scalars(select(WatchedPage))}
+    pages = []
+    for url in wanted:
+        page = existing.get(url)
+        if page is None:
+            page = WatchedPage(url=url, source_id=source.id, active=True, consecutive_failures=0)
+            session.add(page)
+        elif not page.active:
+            page.active = True
+        pages.append(page)
+    session.flush()
+    return pages
+
+
+def sync_source(session: Session, cfg: SourceConfig) -> list[WatchedPage]:
+    """Make the database hold this source and its configured pages."""
+    src = _source(session, cfg.name, cfg.kind)
+    pages = ensure_pages(session, src, [p.url for p in cfg.pages])
+    titles = {p.url: p.title for p in cfg.pages if p.title}
+    for page in pages:
+        if page.url in titles:
+            page.title = titles[page.url]
+    return pages
+
+
+def sync_config(session: Session, config: Config) -> None:
+    for src in config.sources:
+        sync_source(session, src)
+
+
+def adhoc_pages(session: Session, urls: list[str]) -> list[WatchedPage]:
+    """Pages given on the command line belong to a source named after the list."""
+    return ensure_pages(session, _source(session, ADHOC_SOURCE), urls)
+
+
+def targets_for(pages: Iterable[WatchedPage], kinds: dict[int, str] | None = None) -> list[FetchTarget]:
+    """Fetch targets carrying each page's validators for conditional requests."""
+    kinds = kinds or {}
+    return [
+        FetchTarget(
+            url=p.url,
+            page_id=p.id,
+            kind=kinds.get(p.source_id or 0, "generic"),
+            etag=p.etag,
+            last_modified=p.last_modified,
+        )
+        for p in pages
+    ]
+
+
+def source_kinds(session: Session) -> dict[int, str]:
+    return {s.id: s.kind for s in session.scalars(select(Source))}
+
+
+def allowed_domains(urls: Iterable[str], configured: Iterable[str] = ()) -> list[str]:
+    """The crawl allowlist: configured domains plus the hosts of the pages we were given."""
+    hosts = {urlsplit(u).hostname or "" for u in urls}
+    return sorted({*configured, *(h for h in hosts if h)})
+
+
+def plan_targets(
+    db: Database, config: Config, urls_file: str | None, source: str | None
+) -> list[FetchTarget]:
+    """Register the pages to check and return their fetch targets."""
+    with db.session() as s:
+        if urls_file:
+            pages = adhoc_pages(s, read_url_file(urls_file))
+        else:
+            sync_config(s, config)
+            wanted = [config.source(source)] if source else config.sources
+            names = [w.name for w in wanted]
+            stmt = (
+                select(WatchedPage)
+                .join(Source, Source.id == WatchedPage.source_id)
+                .where(Source.name.in_(names), WatchedPage.active.is_(True))
+                .order_by(WatchedPage.id)
+            )
+            pages = list(s.scalars(stmt))
+        return targets_for(pages, source_kinds(s))

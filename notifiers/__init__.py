@@ -1,0 +1,1 @@
+"""Notifiers deliver queued events (console today; Slack and email later)."""

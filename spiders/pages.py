@@ -1,0 +1,81 @@
+"""The page spider: fetches each target once, conditionally, and hands results to a sink."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import scrapy
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from monitor.fetch import FetchResult, FetchTarget
+
+Sink = Callable[[FetchResult], None]
+
+
+def _header(response: Response, name: str) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
+
+
+class PageSpider(scrapy.Spider):
+    """Fetch a fixed list of targets; every outcome, error included, goes to ``sink``."""
+
+    name = "pages"
+
+    def __init__(
+        self,
+        targets: list[FetchTarget],
+        sink: Sink,
+        allowed_domains: list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.targets = targets
+        self.sink = sink
+        if allowed_domains:
+            self.allowed_domains = list(allowed_domains)
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for target in self.targets:
+            headers = {}
+            if target.etag:
+                headers["If-None-Match"] = target.etag
+            if target.last_modified:
+                headers["If-Modified-Since"] = target.last_modified
+            yield scrapy.Request(
+                target.request_url,
+                headers=headers,
+                callback=self.parse,
+                errback=self.failed,
+                cb_kwargs={"target": target},
+                meta={"handle_httpstatus_all": True},
+                dont_filter=True,
+            )
+
+    def parse(self, response: Response, target: FetchTarget) -> None:
+        """Record a response of any status; the body is kept only for a 2xx."""
+        status = response.status
+        body = response.body if 200 <= status < 300 else None
+        error = None if status < 400 or status == 304 else f"HTTP {status}"
+        self.sink(
+            FetchResult(
+                target=target,
+                status=status,
+                body=body,
+                content_type=_header(response, "Content-Type") or "",
+                etag=_header(response, "ETag"),
+                last_modified=_header(response, "Last-Modified"),
+                final_url=response.url,
+                redirect_urls=list(response.meta.get("redirect_urls", [])),
+                error=error,
+            )
+        )
+
+    def failed(self, failure: Failure) -> None:
+        """Record a request that produced no response (timeout, refused, too large, robots)."""
+        request = failure.request  # type: ignore[attr-defined]
+        target: FetchTarget = request.cb_kwargs["target"]
+        message = failure.getErrorMessage() or failure.type.__name__
+        self.sink(FetchResult(target=target, error=f"{failure.type.__name__}: {message}"))

@@ -1,0 +1,43 @@
+"""Scrapy settings for every crawl, built from the fetch section of the config."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from monitor.config import FetchConfig
+
+
+def crawl_settings(fetch: FetchConfig, *, concurrency: int | None = None) -> dict[str, Any]:
+    """Translate our politeness options into Scrapy settings."""
+    ua = fetch.user_agent
+    if fetch.contact and fetch.contact not in ua:
+        ua = f"{ua} (contact: {fetch.contact})"
+    total = concurrency or fetch.concurrency
+    return {
+        "USER_AGENT": ua,
+        "ROBOTSTXT_OBEY": fetch.obey_robots,
+        "CONCURRENT_REQUESTS": total,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": min(total, fetch.per_domain_concurrency)
+        if concurrency is None
+        else total,
+        "DOWNLOAD_TIMEOUT": fetch.timeout_s,
+        "DOWNLOAD_MAXSIZE": int(fetch.max_body_mb * 1024 * 1024),
+        "DOWNLOAD_WARNSIZE": 0,
+        "RETRY_ENABLED": True,
+        "RETRY_TIMES": fetch.retries,
+        "RETRY_HTTP_CODES": [429, 500, 502, 503, 504, 522, 524, 408],
+        "AUTOTHROTTLE_ENABLED": fetch.autothrottle,
+        "AUTOTHROTTLE_START_DELAY": 0.0,
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": float(min(total, fetch.per_domain_concurrency)),
+        "COOKIES_ENABLED": False,
+        "TELNETCONSOLE_ENABLED": False,
+        "HTTPCACHE_ENABLED": False,
+        "LOG_LEVEL": "WARNING",
+        "LOG_ENABLED": True,
+        "DNSCACHE_ENABLED": True,
+        "REDIRECT_ENABLED": True,
+        "METAREFRESH_ENABLED": False,
+        "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
+        "DUPEFILTER_CLASS": "scrapy.dupefilters.BaseDupeFilter",
+        "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+    }

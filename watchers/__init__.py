@@ -1,0 +1,1 @@
+"""Watchers: feeds and APIs that reveal new and updated documents."""
