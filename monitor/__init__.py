@@ -1,4 +1,4 @@
-"""policy-monitor: know when the funding, deadlines and guidance behind a health-policy commitment change."""
+"""policy-monitor: know when funding, deadlines or guidance behind a commitment change."""
 
 from monitor.change import Analysis, Change, Ignored
 from monitor.document import Block, Document

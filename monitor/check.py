@@ -20,9 +20,15 @@ from spiders.settings import crawl_settings
 
 @click.command("check")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="YAML config file.")
-@click.option("--urls", "urls_file", type=click.Path(dir_okay=False), help="File of URLs, one a line.")
+@click.option(
+    "--urls", "urls_file", type=click.Path(dir_okay=False), help="File of URLs, one a line."
+)
 @click.option("--source", help="Check only this configured source.")
-@click.option("--db", "db_url", help="Database URL (default: $POLICY_MONITOR_DATABASE_URL or ./policy-monitor.db).")
+@click.option(
+    "--db",
+    "db_url",
+    help="Database URL (default: $POLICY_MONITOR_DATABASE_URL or ./policy-monitor.db).",
+)
 @click.option("--concurrency", type=click.IntRange(1, 256), help="Parallel requests.")
 @click.option("--output", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
 def check_command(
@@ -41,12 +47,22 @@ def check_command(
     targets = plan_targets(db, config, urls_file, source)
     settings = crawl_settings(config.fetch, concurrency=concurrency)
     configured = [d for src in config.sources for d in src.allowed_domains]
-    settings["POLICY_MONITOR_ALLOWED_DOMAINS"] = allowed_domains((t.url for t in targets), configured)
+    settings["POLICY_MONITOR_ALLOWED_DOMAINS"] = allowed_domains(
+        (t.url for t in targets), configured
+    )
     err = Console(stderr=True)
     show_progress = output == "text" and err.is_terminal
-    progress = Progress(
-        TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
-    ) if show_progress else None
+    progress = (
+        Progress(
+            TextColumn("checking"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+        )
+        if show_progress
+        else None
+    )
     task = progress.add_task("pages", total=len(targets)) if progress else None
     out = sys.stdout
 
@@ -58,7 +74,9 @@ def check_command(
             progress.advance(task)
         if o.status in ("changed", "error", "new"):
             detail = o.error or o.summary
-            (progress.console if progress else err).print(f"[bold]{o.status:>9}[/] {o.url}  {detail}")
+            (progress.console if progress else err).print(
+                f"[bold]{o.status:>9}[/] {o.url}  {detail}"
+            )
 
     report_box: list[CycleReport] = []
 
@@ -76,7 +94,7 @@ def check_command(
         db.dispose()
     if output == "text" and report_box:
         counts = report_box[0].counts
-        summary = ", ".join(f"{counts.get(k, 0)} {k}" for k in ("new", "changed", "noise", "unchanged", "error"))
+        summary = ", ".join(
+            f"{counts.get(k, 0)} {k}" for k in ("new", "changed", "noise", "unchanged", "error")
+        )
         err.print(f"{len(targets)} pages: {summary}")
-
-

@@ -25,7 +25,9 @@ def run_job(job: Job, settings: dict[str, Any]) -> None:
 
     install_reactor(settings["TWISTED_REACTOR"])
     from scrapy.utils.defer import deferred_from_coro
-    from twisted.internet import reactor
+    from twisted.internet import reactor as installed
+
+    reactor: Any = installed
     from twisted.python.failure import Failure
 
     configure_logging({"LOG_LEVEL": settings.get("LOG_LEVEL", "WARNING")})
@@ -40,7 +42,11 @@ def run_job(job: Job, settings: dict[str, Any]) -> None:
     errors: list[Failure] = []
     d = deferred_from_coro(job(fetch))
     d.addErrback(errors.append)
-    d.addBoth(lambda _: reactor.callLater(0, reactor.stop))  # type: ignore[attr-defined]
-    reactor.run(installSignalHandlers=True)  # type: ignore[attr-defined]
+
+    def stop(_: object) -> None:
+        reactor.callLater(0, reactor.stop)
+
+    d.addBoth(stop)
+    reactor.run(installSignalHandlers=True)
     if errors:
         errors[0].raiseException()

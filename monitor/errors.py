@@ -1,9 +1,9 @@
 """Exceptions raised by policy-monitor.
 
-    MonitorError            base of everything we raise on purpose
-    ├── ConfigError         bad configuration file or option (exit code 2)
-    ├── FetchError          a page could not be fetched (network, HTTP status, size)
-    └── InputError          a file given on the command line cannot be read or parsed
+MonitorError            base of everything we raise on purpose
+├── ConfigError         bad configuration file or option (exit code 2)
+├── FetchError          a page could not be fetched (network, HTTP status, size)
+└── InputError          a file given on the command line cannot be read or parsed
 """
 
 

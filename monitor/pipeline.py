@@ -164,7 +164,9 @@ class Recorder:
         snap: Snapshot,
         doc: Document,
     ) -> PageOutcome:
-        old_doc = _normalise(page, snapshots.body_of(session, previous), previous.content_type or "")
+        old_doc = _normalise(
+            page, snapshots.body_of(session, previous), previous.content_type or ""
+        )
         analysis = analyse(old_doc, doc)
         row = ChangeRecord(
             page_id=page.id,

@@ -138,7 +138,7 @@ class ReplaySite:
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: the demo prints its own story."""
 
     def do_GET(self) -> None:

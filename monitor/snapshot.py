@@ -26,9 +26,7 @@ def text_hash(doc: Document) -> str:
 
 
 def latest(session: Session, page_id: int) -> Snapshot | None:
-    stmt = (
-        select(Snapshot).where(Snapshot.page_id == page_id).order_by(Snapshot.id.desc()).limit(1)
-    )
+    stmt = select(Snapshot).where(Snapshot.page_id == page_id).order_by(Snapshot.id.desc()).limit(1)
     return session.scalar(stmt)
 
 

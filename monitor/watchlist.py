@@ -50,9 +50,11 @@ def _source(session: Session, name: str, kind: str = "generic") -> Source:
 def ensure_pages(session: Session, source: Source, urls: Iterable[str]) -> list[WatchedPage]:
     """Upsert pages by URL (in bulk: one query for the existing ones)."""
     wanted = list(dict.fromkeys(urls))
-    existing = {
-        p.url: p for p in session.scalars(select(WatchedPage).where(WatchedPage.url.in_(wanted)))
-    } if len(wanted) <= 5000 else {p.url: p for p in session.scalars(select(WatchedPage))}
+    existing = (
+        {p.url: p for p in session.scalars(select(WatchedPage).where(WatchedPage.url.in_(wanted)))}
+        if len(wanted) <= 5000
+        else {p.url: p for p in session.scalars(select(WatchedPage))}
+    )
     pages = []
     for url in wanted:
         page = existing.get(url)
@@ -87,7 +89,9 @@ def adhoc_pages(session: Session, urls: list[str]) -> list[WatchedPage]:
     return ensure_pages(session, _source(session, ADHOC_SOURCE), urls)
 
 
-def targets_for(pages: Iterable[WatchedPage], kinds: dict[int, str] | None = None) -> list[FetchTarget]:
+def targets_for(
+    pages: Iterable[WatchedPage], kinds: dict[int, str] | None = None
+) -> list[FetchTarget]:
     """Fetch targets carrying each page's validators for conditional requests."""
     kinds = kinds or {}
     return [

@@ -77,5 +77,6 @@ class PageSpider(scrapy.Spider):
         """Record a request that produced no response (timeout, refused, too large, robots)."""
         request = failure.request  # type: ignore[attr-defined]
         target: FetchTarget = request.cb_kwargs["target"]
-        message = failure.getErrorMessage() or failure.type.__name__
-        self.sink(FetchResult(target=target, error=f"{failure.type.__name__}: {message}"))
+        kind = failure.type.__name__ if failure.type is not None else "Error"
+        message = failure.getErrorMessage() or kind
+        self.sink(FetchResult(target=target, error=f"{kind}: {message}"))

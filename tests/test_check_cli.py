@@ -1,0 +1,106 @@
+"""``policy-monitor check`` as a subprocess against the replay site (the jsonl contract)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from monitor.replay import ReplayServer
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def check(urls: Path, db_url: str, *extra: str) -> list[dict[str, object]]:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "monitor",
+            "check",
+            "--urls",
+            str(urls),
+            "--db",
+            db_url,
+            "--output",
+            "jsonl",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    for line in lines:
+        assert set(line) >= {"url", "status", "changes"}
+        assert line["status"] in {"new", "changed", "unchanged", "noise", "error"}
+    return lines
+
+
+def by_url(lines: list[dict[str, object]]) -> dict[str, str]:
+    return {str(d["url"]): str(d["status"]) for d in lines}
+
+
+def test_two_runs_share_state_and_report_changes(
+    replay: ReplayServer, db_url: str, tmp_path: Path
+) -> None:
+    pages = [replay.url(p) for p in replay.site.pages]
+    missing = replay.url("/no/such/page")
+    dead = f"http://127.0.0.1:{free_port()}/down"
+    urls = tmp_path / "urls.txt"
+    urls.write_text("# watched\n" + "\n".join([*pages, missing, dead]) + "\n")
+
+    cold = by_url(check(urls, db_url))
+    assert [cold[u] for u in pages] == ["new"] * 3
+    assert cold[missing] == "error" and cold[dead] == "error"
+
+    before = replay.site.not_modified
+    warm = by_url(check(urls, db_url))
+    assert [warm[u] for u in pages] == ["unchanged"] * 3
+    assert replay.site.not_modified - before == 3  # no bodies transferred
+
+    replay.site.set_revision(1)
+    lines = check(urls, db_url, "--concurrency", "2")
+    statuses = by_url(lines)
+    nhse = replay.url("/mental-health/adults/crisis-and-acute-care/")
+    assert statuses[nhse] == "changed"
+    assert sorted(statuses[u] for u in pages if u != nhse) == ["noise", "noise"]
+    changed = next(d for d in lines if d["url"] == nhse)
+    assert any("£300 million" in json.dumps(c, ensure_ascii=False) for c in changed["changes"])  # type: ignore[attr-defined]
+    errors = [d for d in lines if d["status"] == "error"]
+    assert all("error" in d and not d["changes"] for d in errors)
+
+
+def test_bad_url_file_is_a_clear_error(tmp_path: Path) -> None:
+    urls = tmp_path / "urls.txt"
+    urls.write_text("https://www.gov.uk/ok\nnot a url\n")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "monitor",
+            "check",
+            "--urls",
+            str(urls),
+            "--db",
+            f"sqlite:///{tmp_path}/x.db",
+            "--output",
+            "jsonl",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert f"{urls}:2: not an http(s) URL" in proc.stderr

@@ -1,0 +1,44 @@
+"""Migrations on both databases."""
+
+from __future__ import annotations
+
+from sqlalchemy import create_engine
+
+from monitor.db import Database, current_revision, downgrade, ensure_schema, table_names, upgrade
+
+CORE = {"source", "watched_page", "blob", "snapshot", "change", "event"}
+
+
+def test_empty_database_is_upgraded_on_open(db_url: str) -> None:
+    db = Database(db_url)
+    try:
+        assert table_names(db.engine) >= CORE
+        assert current_revision(db.engine) is not None
+    finally:
+        db.dispose()
+
+
+def test_downgrade_to_base_and_upgrade_again(db_url: str) -> None:
+    engine = create_engine(db_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        upgrade(engine)
+        head = current_revision(engine)
+        downgrade(engine, "base")
+        assert not (CORE & table_names(engine))
+        assert current_revision(engine) is None
+        ensure_schema(engine)
+        assert current_revision(engine) == head
+        assert table_names(engine) >= CORE
+    finally:
+        engine.dispose()
+
+
+def test_ensure_schema_is_idempotent(db_url: str) -> None:
+    engine = create_engine(db_url)
+    try:
+        ensure_schema(engine)
+        rev = current_revision(engine)
+        ensure_schema(engine)
+        assert current_revision(engine) == rev
+    finally:
+        engine.dispose()

@@ -1,0 +1,35 @@
+"""The demo command end to end, as a user runs it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_runs_offline_and_prints_the_alerts(tmp_path: Path) -> None:
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "monitor", "demo", "--db", f"sqlite:///{tmp_path}/demo.db"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+    )
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert elapsed < 60
+    assert out.count("ALERT") == 3
+    assert "£261 million" in out and "£300 million" in out
+    assert "2023/24" in out and "2024/25" in out
+    assert "Update information" in out
+    assert "Rendered" not in out and "cookies" not in out  # noise never reaches an alert
+    last_round = out.split("nothing changed")[1]
+    assert "3 unchanged" in last_round and "3 answered 304" in last_round
+    assert "ALERT" not in last_round
