@@ -91,3 +91,12 @@ def test_cli_reports_config_error_and_exits_2(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert f"{cfg}:4: sources.0.schedule.every_minutes" in proc.stderr
+
+
+def test_shipped_example_config_is_valid() -> None:
+    cfg = load_config(Path(__file__).resolve().parents[1] / "deploy" / "monitor.example.yml")
+    assert {s.kind for s in cfg.sources} == {"govuk", "nhse", "nice"}
+    for src in cfg.sources:
+        for page in src.pages:
+            host = page.url.split("/")[2]
+            assert host in src.allowed_domains, f"{page.url} is outside {src.name}'s allowlist"
