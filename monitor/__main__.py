@@ -1,3 +1,4 @@
 from monitor.cli import main
 
-main()
+if __name__ == "__main__":  # guarded: worker processes re-import this module
+    main()

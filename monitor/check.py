@@ -15,6 +15,7 @@ from monitor.cycle import CycleReport, run_cycle
 from monitor.db import Database, resolve_url
 from monitor.pipeline import PageOutcome
 from monitor.watchlist import allowed_domains, plan_targets
+from monitor.worker import make_pool
 from spiders.settings import crawl_settings
 
 
@@ -30,6 +31,11 @@ from spiders.settings import crawl_settings
     help="Database URL (default: $POLICY_MONITOR_DATABASE_URL or ./policy-monitor.db).",
 )
 @click.option("--concurrency", type=click.IntRange(1, 256), help="Parallel requests.")
+@click.option(
+    "--workers",
+    type=click.IntRange(0, 64),
+    help="Processes for normalising and diffing (default: one per core; 0: inline).",
+)
 @click.option("--output", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
 def check_command(
     config_path: str | None,
@@ -37,6 +43,7 @@ def check_command(
     source: str | None,
     db_url: str | None,
     concurrency: int | None,
+    workers: int | None,
     output: str,
 ) -> None:
     """Fetch every page once, store snapshots and changes, and report each page."""
@@ -81,7 +88,9 @@ def check_command(
     report_box: list[CycleReport] = []
 
     async def job(fetch: Fetch) -> None:
-        report_box.append(await run_cycle(fetch, db, config, targets, on_outcome))
+        report_box.append(await run_cycle(fetch, db, config, targets, on_outcome, pool=pool))
+
+    pool = make_pool(len(targets), workers)
 
     if progress:
         progress.start()
@@ -92,6 +101,8 @@ def check_command(
             progress.stop()
         out.flush()
         db.dispose()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     if output == "text" and report_box:
         counts = report_box[0].counts
         summary = ", ".join(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
 from monitor.config import Config
@@ -32,24 +34,39 @@ async def run_cycle(
     config: Config,
     targets: list[FetchTarget],
     on_outcome: OutcomeSink | None = None,
+    *,
+    pool: Executor | None = None,
 ) -> CycleReport:
-    """Fetch ``targets`` and record the results; every target yields exactly one outcome."""
+    """Fetch ``targets`` and record the results; every target yields exactly one outcome.
+
+    Fetching and database writes stay on this thread; normalising and diffing go to a pool
+    of processes when one is given (see :func:`monitor.worker.make_pool`), else inline.
+    """
     recorder = Recorder(db, failures_before_removed=config.fetch.failures_before_removed)
     report = CycleReport()
     seen: set[str] = set()
+    tasks: set[asyncio.Task[None]] = set()
 
-    def sink(result: FetchResult) -> None:
-        seen.add(result.target.url)
-        outcome = recorder.record(result)
+    async def record(result: FetchResult) -> None:
+        outcome = await recorder.record_async(result, pool)
         report.add(outcome)
         if on_outcome is not None:
             on_outcome(outcome)
+
+    def sink(result: FetchResult) -> asyncio.Task[None]:
+        seen.add(result.target.url)
+        task = asyncio.ensure_future(record(result))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        return task
 
     try:
         await fetch(targets, sink)
         for target in targets:  # a request dropped without a callback is still an error
             if target.url not in seen:
                 sink(FetchResult(target=target, error="not fetched (filtered or dropped)"))
+        while tasks:
+            await asyncio.gather(*list(tasks))
     finally:
         recorder.close()
     return report

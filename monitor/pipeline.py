@@ -8,21 +8,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
 from monitor import snapshot as snapshots
-from monitor.change import Analysis, analyse
+from monitor.change import Analysis
 from monitor.db import Database
-from monitor.diff import Hunk, diff_documents
-from monitor.document import Document
 from monitor.event import emit
 from monitor.fetch import FetchResult
 from monitor.models import ChangeRecord, Snapshot, WatchedPage
-from monitor.normalise import normalise
+from monitor.worker import PageJob, PageWork, compute, run_job
 
 log = logging.getLogger(__name__)
 
@@ -54,18 +53,18 @@ class PageOutcome:
 
 
 ChangeHook = Callable[[Session, WatchedPage, ChangeRecord, Analysis], object]
+_T = TypeVar("_T")
 
 
-def _plain_diff(hunks: list[Hunk]) -> str:
-    # TODO(lead): switch to monitor.diff.render_text once it lands
-    lines: list[str] = []
-    for h in hunks:
-        lines += [f"- {x}" for x in h.removed] + [f"+ {x}" for x in h.added] + [""]
-    return "\n".join(lines)
+@dataclass
+class _Step:
+    """A result between its two database steps, with the CPU job it is waiting on."""
 
-
-def _normalise(page: WatchedPage, body: bytes, content_type: str) -> Document:
-    return normalise(body, url=page.url, content_type=content_type)
+    page_id: int
+    result: FetchResult
+    digest: str
+    previous_id: int | None
+    job: PageJob
 
 
 class Recorder:
@@ -94,15 +93,37 @@ class Recorder:
         return self._session
 
     def record(self, result: FetchResult) -> PageOutcome:
-        """Store one result; commits every ``batch_size`` results."""
-        session = self.session
+        """Store one result, doing the CPU work inline."""
+        step = self._guard(result, self._begin)
+        if isinstance(step, PageOutcome):
+            return self._done(step)
+        return self._done(self._guard(result, lambda _: self._finish(step, compute(step.job))))
+
+    async def record_async(self, result: FetchResult, pool: Executor | None) -> PageOutcome:
+        """Store one result, doing the CPU work in ``pool`` while the crawl goes on."""
+        step = self._guard(result, self._begin)
+        if isinstance(step, PageOutcome):
+            return self._done(step)
         try:
-            outcome = self._record(session, result)
+            work = await run_job(pool, step.job)
+        except Exception as exc:  # a body that crashes the normaliser is one page's error
+            log.exception("failed to analyse %s", result.target.url)
+            return self._done(
+                PageOutcome(result.target.url, "error", error=f"analysis failed: {exc}")
+            )
+        return self._done(self._guard(result, lambda _: self._finish(step, work)))
+
+    def _guard(self, result: FetchResult, fn: Callable[[FetchResult], _T]) -> _T | PageOutcome:
+        try:
+            return fn(result)
         except Exception as exc:  # one bad page must not lose the others
             log.exception("failed to record %s", result.target.url)
-            session.rollback()
+            self.session.rollback()
             self._pending = 0
             return PageOutcome(result.target.url, "error", error=f"internal error: {exc}")
+
+    def _done(self, outcome: PageOutcome | _Step) -> PageOutcome:
+        assert isinstance(outcome, PageOutcome)
         self._pending += 1
         if self._pending >= self.batch_size:
             self.flush()
@@ -126,10 +147,11 @@ class Recorder:
             raise LookupError(f"no watched page for {target.url}")
         return page
 
-    def _record(self, session: Session, result: FetchResult) -> PageOutcome:
+    def _begin(self, result: FetchResult) -> PageOutcome | _Step:
+        """Database step before the CPU work: page state, validators, content-hash dedup."""
+        session = self.session
         page = self._page(session, result)
-        now = datetime.now(UTC)
-        page.last_checked_at = now
+        page.last_checked_at = datetime.now(UTC)
         page.last_status = result.status or None
         if result.error is not None or not (result.ok or result.not_modified):
             return self._failure(session, page, result)
@@ -146,55 +168,63 @@ class Recorder:
         previous = snapshots.latest(session, page.id)
         if previous is not None and previous.content_hash == digest:
             return PageOutcome(page.url, "unchanged")
-        doc = _normalise(page, result.body, result.content_type)
-        snap = snapshots.store(session, page, result, doc, digest)
-        if previous is None:
-            if doc.title and not page.title:
-                page.title = doc.title[:500]
-            return PageOutcome(page.url, "new", summary=doc.title)
-        if previous.text_hash == snap.text_hash:
+        job = PageJob(page.url, result.body, result.content_type)
+        if previous is not None:
+            job = PageJob(
+                page.url,
+                result.body,
+                result.content_type,
+                snapshots.compressed_body_of(session, previous),
+                previous.content_type or "",
+                previous.text_hash,
+            )
+        return _Step(page.id, result, digest, previous.id if previous else None, job)
+
+    def _finish(self, step: _Step, work: PageWork) -> PageOutcome:
+        """Database step after the CPU work: snapshot, change row, events."""
+        session = self.session
+        page = session.get(WatchedPage, step.page_id)
+        assert page is not None
+        snap = snapshots.store(session, page, step.result, work.doc, step.digest, work.text_hash)
+        if step.previous_id is None:
+            if work.doc.title and not page.title:
+                page.title = work.doc.title[:500]
+            return PageOutcome(page.url, "new", summary=work.doc.title)
+        if work.analysis is None:
             return PageOutcome(page.url, "noise", summary="markup or metadata only")
-        return self._compare(session, page, previous, snap, doc)
+        return self._compare(session, page, step.previous_id, snap, work)
 
     def _compare(
-        self,
-        session: Session,
-        page: WatchedPage,
-        previous: Snapshot,
-        snap: Snapshot,
-        doc: Document,
+        self, session: Session, page: WatchedPage, previous_id: int, snap: Snapshot, work: PageWork
     ) -> PageOutcome:
-        old_doc = _normalise(
-            page, snapshots.body_of(session, previous), previous.content_type or ""
-        )
-        analysis = analyse(old_doc, doc)
+        analysis = work.analysis
+        assert analysis is not None
         row = ChangeRecord(
             page_id=page.id,
-            from_snapshot_id=previous.id,
+            from_snapshot_id=previous_id,
             to_snapshot_id=snap.id,
             meaningful=analysis.meaningful,
             significance=analysis.significance,
             summary=analysis.summary,
-            diff=_plain_diff(diff_documents(old_doc, doc)) if analysis.meaningful else "",
+            diff=work.diff,
             changes=[c.to_json() | {"section": c.section} for c in analysis.changes],
             ignored=[{"reason": i.reason, "text": i.text} for i in analysis.ignored],
         )
         session.add(row)
         session.flush()
-        changes = [c.to_json() for c in analysis.changes]
         if not analysis.meaningful:
-            return PageOutcome(page.url, "noise", changes=[], summary=analysis.summary)
+            return PageOutcome(page.url, "noise", summary=analysis.summary)
         emit(
             session,
             "page_changed",
             f"page_changed:{page.id}:{snap.id}",
             {
                 "url": page.url,
-                "title": page.title or doc.title,
+                "title": page.title or work.doc.title,
                 "summary": analysis.summary,
                 "significance": analysis.significance,
                 "reasons": analysis.reasons,
-                "changes": [c.to_json() | {"section": c.section} for c in analysis.changes],
+                "changes": row.changes,
             },
             page_id=page.id,
             change_id=row.id,
@@ -205,7 +235,7 @@ class Recorder:
         return PageOutcome(
             page.url,
             "changed",
-            changes=changes,
+            changes=[c.to_json() for c in analysis.changes],
             summary=analysis.summary,
             significance=analysis.significance,
             change_id=row.id,

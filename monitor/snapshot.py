@@ -39,11 +39,15 @@ def put_blob(session: Session, body: bytes, digest: str | None = None) -> str:
     return digest
 
 
-def body_of(session: Session, snapshot: Snapshot) -> bytes:
+def compressed_body_of(session: Session, snapshot: Snapshot) -> bytes:
     blob = session.get(Blob, snapshot.content_hash)
     if blob is None:
         raise LookupError(f"blob {snapshot.content_hash} of snapshot {snapshot.id} is missing")
-    return zlib.decompress(blob.data)
+    return blob.data
+
+
+def body_of(session: Session, snapshot: Snapshot) -> bytes:
+    return zlib.decompress(compressed_body_of(session, snapshot))
 
 
 def _jsonable(meta: dict[str, Any]) -> dict[str, Any]:
@@ -51,7 +55,12 @@ def _jsonable(meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def store(
-    session: Session, page: WatchedPage, result: FetchResult, doc: Document, digest: str
+    session: Session,
+    page: WatchedPage,
+    result: FetchResult,
+    doc: Document,
+    digest: str,
+    text_digest: str | None = None,
 ) -> Snapshot:
     """Add a snapshot for a fetched body whose hash differs from the page's latest."""
     assert result.body is not None
@@ -63,7 +72,7 @@ def store(
         last_modified=result.last_modified,
         content_type=result.content_type[:200] or None,
         content_hash=digest,
-        text_hash=text_hash(doc),
+        text_hash=text_digest or text_hash(doc),
         text=doc.text,
         meta=_jsonable(doc.meta),
         final_url=result.final_url,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import scrapy
@@ -11,7 +11,7 @@ from twisted.python.failure import Failure
 
 from monitor.fetch import FetchResult, FetchTarget
 
-Sink = Callable[[FetchResult], None]
+Sink = Callable[[FetchResult], Awaitable[object] | None]
 
 
 def _header(response: Response, name: str) -> str | None:
@@ -54,12 +54,16 @@ class PageSpider(scrapy.Spider):
                 dont_filter=True,
             )
 
-    def parse(self, response: Response, target: FetchTarget) -> None:
-        """Record a response of any status; the body is kept only for a 2xx."""
+    async def parse(self, response: Response, target: FetchTarget) -> None:
+        """Record a response of any status; the body is kept only for a 2xx.
+
+        Awaiting the sink gives back-pressure: Scrapy holds at most CONCURRENT_ITEMS
+        responses in processing, so memory stays bounded on large crawls.
+        """
         status = response.status
         body = response.body if 200 <= status < 300 else None
         error = None if status < 400 or status == 304 else f"HTTP {status}"
-        self.sink(
+        pending = self.sink(
             FetchResult(
                 target=target,
                 status=status,
@@ -72,6 +76,8 @@ class PageSpider(scrapy.Spider):
                 error=error,
             )
         )
+        if pending is not None:
+            await pending
 
     def failed(self, failure: Failure) -> None:
         """Record a request that produced no response (timeout, refused, too large, robots)."""

@@ -1,0 +1,95 @@
+"""The CPU-heavy step of the chain as a pure function, so it can run in worker processes.
+
+The main thread fetches and writes to the database; normalising and comparing bodies is
+handed to :func:`compute` here, inline or in a process pool (two cores: both get used).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import zlib
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+
+from monitor.change import Analysis, analyse
+from monitor.diff import diff_documents
+from monitor.document import Document
+from monitor.normalise import normalise
+from monitor.snapshot import sha256
+
+INLINE_BELOW = 24  # pages: fewer than this are processed inline (a pool costs ~0.5 s to start)
+
+
+@dataclass(frozen=True)
+class PageJob:
+    """A new body to normalise and, when the page had a version before, compare with it."""
+
+    url: str
+    body: bytes
+    content_type: str
+    old_body_z: bytes | None = None  # zlib-compressed, as stored
+    old_content_type: str = ""
+    old_text_hash: str | None = None
+
+
+@dataclass
+class PageWork:
+    """What :func:`compute` found: the new document, and the analysis if the text changed."""
+
+    doc: Document
+    text_hash: str
+    analysis: Analysis | None = None
+    diff: str = ""
+
+
+def render_diff(old: Document, new: Document) -> str:
+    lines: list[str] = []
+    for h in diff_documents(old, new):
+        lines += [f"- {x}" for x in h.removed] + [f"+ {x}" for x in h.added] + [""]
+    return "\n".join(lines)
+
+
+def compute(job: PageJob) -> PageWork:
+    """Normalise the new body; if its text differs from the old version's, analyse both."""
+    doc = normalise(job.body, url=job.url, content_type=job.content_type)
+    digest = sha256(doc.text.encode("utf-8"))
+    work = PageWork(doc, digest)
+    if job.old_body_z is None or job.old_text_hash == digest:
+        return work
+    old_doc = normalise(
+        zlib.decompress(job.old_body_z), url=job.url, content_type=job.old_content_type
+    )
+    work.analysis = analyse(old_doc, doc)
+    if work.analysis.meaningful:
+        work.diff = render_diff(old_doc, doc)
+    return work
+
+
+def default_workers() -> int:
+    return min(2, os.cpu_count() or 1)
+
+
+def _ready() -> bool:
+    return True
+
+
+def make_pool(pages: int, workers: int | None = None) -> Executor | None:
+    """A started process pool for a cycle of ``pages``, or None to work inline.
+
+    Call it before the reactor starts: the workers are forked from a process that has no
+    event loop or threads yet, and inherit every imported module, so they start at once.
+    """
+    n = default_workers() if workers is None else workers
+    if n <= 0 or pages < INLINE_BELOW or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("fork"))
+    pool.submit(_ready).result()  # start the workers now, not inside the crawl
+    return pool
+
+
+async def run_job(pool: Executor | None, job: PageJob) -> PageWork:
+    if pool is None:
+        return compute(job)
+    return await asyncio.get_running_loop().run_in_executor(pool, compute, job)
