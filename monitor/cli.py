@@ -1,77 +1,53 @@
-"""The ``policy-monitor`` command line."""
+"""The ``policy-monitor`` command line.
+
+Commands live in their own modules and are imported only when run, so ``compare`` does not
+pay for importing Scrapy and ``--help`` is instant.
+"""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 
 import click
 
 from monitor import __version__
-from monitor.check import check_command
-from monitor.db import current_revision, downgrade, make_engine, resolve_url, upgrade
-from monitor.demo import demo_command
 from monitor.errors import MonitorError
-from monitor.events_cli import events_command
+
+COMMANDS = {
+    "check": ("monitor.check", "check_command"),
+    "compare": ("monitor.compare", "compare_command"),
+    "commitments": ("monitor.commitment_cli", "commitments_group"),
+    "db": ("monitor.db_cli", "db_group"),
+    "demo": ("monitor.demo", "demo_command"),
+    "events": ("monitor.events_cli", "events_command"),
+}
 
 
-@click.group()
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, attr = target
+        command = getattr(importlib.import_module(module), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup)
 @click.version_option(__version__, prog_name="policy-monitor")
 @click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
 def cli(verbose: int) -> None:
     """Watch gov.uk, NHS England and NICE for changes that matter to policy commitments."""
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-
-
-@cli.group("db")
-def db_group() -> None:
-    """Database schema management."""
-
-
-@db_group.command("upgrade")
-@click.option("--db", "db_url", help="Database URL.")
-@click.option("--revision", default="head", show_default=True)
-def db_upgrade(db_url: str | None, revision: str) -> None:
-    """Apply schema migrations."""
-    engine = make_engine(resolve_url(db_url))
-    upgrade(engine, revision)
-    click.echo(f"database at revision {current_revision(engine)}")
-
-
-@db_group.command("downgrade")
-@click.option("--db", "db_url", help="Database URL.")
-@click.argument("revision")
-def db_downgrade(db_url: str | None, revision: str) -> None:
-    """Revert schema migrations down to REVISION ("base" for an empty schema)."""
-    engine = make_engine(resolve_url(db_url))
-    downgrade(engine, revision)
-    click.echo(f"database at revision {current_revision(engine)}")
-
-
-@db_group.command("current")
-@click.option("--db", "db_url", help="Database URL.")
-def db_current(db_url: str | None) -> None:
-    """Print the schema revision without changing anything."""
-    engine = make_engine(resolve_url(db_url))
-    click.echo(current_revision(engine) or "empty")
-
-
-cli.add_command(check_command)
-cli.add_command(demo_command)
-cli.add_command(events_command)
-try:  # commands contributed by other modules appear once they exist
-    from monitor.compare import compare_command
-
-    cli.add_command(compare_command)
-except ImportError:  # pragma: no cover
-    pass
-try:
-    from monitor.commitment_cli import commitments_group
-
-    cli.add_command(commitments_group)
-except ImportError:  # pragma: no cover
-    pass
 
 
 def main() -> None:

@@ -42,3 +42,23 @@ def test_ensure_schema_is_idempotent(db_url: str) -> None:
         assert current_revision(engine) == rev
     finally:
         engine.dispose()
+
+
+def test_db_commands(db_url: str) -> None:
+    import subprocess
+    import sys
+
+    def run(*args: str) -> str:
+        proc = subprocess.run(
+            [sys.executable, "-m", "monitor", "db", *args, "--db", db_url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.strip()
+
+    assert run("current") == "empty"
+    head = run("upgrade").removeprefix("database at revision ")
+    assert run("current") == head != "empty"
+    assert run("downgrade", "base") == "database at revision None"

@@ -1,0 +1,40 @@
+"""``policy-monitor db``: schema migrations."""
+
+from __future__ import annotations
+
+import click
+
+from monitor.db import current_revision, downgrade, make_engine, resolve_url, upgrade
+
+
+@click.group("db")
+def db_group() -> None:
+    """Database schema management."""
+
+
+@db_group.command("upgrade")
+@click.option("--db", "db_url", help="Database URL.")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(db_url: str | None, revision: str) -> None:
+    """Apply schema migrations."""
+    engine = make_engine(resolve_url(db_url))
+    upgrade(engine, revision)
+    click.echo(f"database at revision {current_revision(engine)}")
+
+
+@db_group.command("downgrade")
+@click.option("--db", "db_url", help="Database URL.")
+@click.argument("revision")
+def db_downgrade(db_url: str | None, revision: str) -> None:
+    """Revert schema migrations down to REVISION ("base" for an empty schema)."""
+    engine = make_engine(resolve_url(db_url))
+    downgrade(engine, revision)
+    click.echo(f"database at revision {current_revision(engine)}")
+
+
+@db_group.command("current")
+@click.option("--db", "db_url", help="Database URL.")
+def db_current(db_url: str | None) -> None:
+    """Print the schema revision without changing anything."""
+    engine = make_engine(resolve_url(db_url))
+    click.echo(current_revision(engine) or "empty")
