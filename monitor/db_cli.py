@@ -19,7 +19,7 @@ def db_upgrade(db_url: str | None, revision: str) -> None:
     """Apply schema migrations."""
     engine = make_engine(resolve_url(db_url))
     upgrade(engine, revision)
-    click.echo(f"database at revision {current_revision(engine)}")
+    click.echo(f"database at revision {current_revision(engine) or 'empty'}")
 
 
 @db_group.command("downgrade")
@@ -29,7 +29,7 @@ def db_downgrade(db_url: str | None, revision: str) -> None:
     """Revert schema migrations down to REVISION ("base" for an empty schema)."""
     engine = make_engine(resolve_url(db_url))
     downgrade(engine, revision)
-    click.echo(f"database at revision {current_revision(engine)}")
+    click.echo(f"database at revision {current_revision(engine) or 'empty'}")
 
 
 @db_group.command("current")

@@ -61,4 +61,4 @@ def test_db_commands(db_url: str) -> None:
     assert run("current") == "empty"
     head = run("upgrade").removeprefix("database at revision ")
     assert run("current") == head != "empty"
-    assert run("downgrade", "base") == "database at revision None"
+    assert run("downgrade", "base") == "database at revision empty"
