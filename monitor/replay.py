@@ -81,6 +81,7 @@ class ReplaySite:
     rendered_at: datetime = field(default_factory=lambda: datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
     requests: int = 0
     not_modified: int = 0
+    redirects: dict[str, str] = field(default_factory=dict)  # old path -> new path
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -151,6 +152,12 @@ class _Handler(BaseHTTPRequestHandler):
             if rev.isdigit() and int(rev) <= site.last_revision:
                 site.set_revision(int(rev))
             self._send(200, str(site.revision).encode(), "text/plain")
+            return
+        if url.path in site.redirects:
+            self.send_response(301)
+            self.send_header("Location", site.redirects[url.path])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
             return
         if url.path == "/robots.txt":
             self._send(200, b"User-agent: *\nDisallow: /private/\n", "text/plain")

@@ -11,6 +11,9 @@ from twisted.python.failure import Failure
 
 from monitor.fetch import FetchResult, FetchTarget
 
+# Statuses the callback sees; 3xx other than 304 are followed by RedirectMiddleware and
+# 429/5xx are retried by RetryMiddleware first ("handle_httpstatus_all" would disable both).
+HANDLED_STATUSES = [304, *range(400, 600)]
 Sink = Callable[[FetchResult], Awaitable[object] | None]
 
 
@@ -50,7 +53,7 @@ class PageSpider(scrapy.Spider):
                 callback=self.parse,
                 errback=self.failed,
                 cb_kwargs={"target": target},
-                meta={"handle_httpstatus_all": True},
+                meta={"handle_httpstatus_list": HANDLED_STATUSES},
                 dont_filter=True,
             )
 

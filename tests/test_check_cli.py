@@ -82,6 +82,27 @@ def test_two_runs_share_state_and_report_changes(
     assert all("error" in d and not d["changes"] for d in errors)
 
 
+def test_redirect_is_followed_and_recorded_as_a_move(replay: ReplayServer, tmp_path: Path) -> None:
+    old = "/old/crisis-care"
+    new = "/mental-health/adults/crisis-and-acute-care/"
+    replay.site.redirects[old] = new
+    urls = tmp_path / "urls.txt"
+    urls.write_text(replay.url(old) + "\n")
+    db_url = f"sqlite:///{tmp_path}/m.db"
+    (line,) = check(urls, db_url)
+    assert line["status"] == "new"
+    events = subprocess.run(
+        [sys.executable, "-m", "monitor", "events", "--db", db_url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    moved = [json.loads(e) for e in events.splitlines()]
+    assert [e["kind"] for e in moved] == ["page_moved"]
+    assert moved[0]["payload"]["to"] == replay.url(new)
+
+
 def test_bad_url_file_is_a_clear_error(tmp_path: Path) -> None:
     urls = tmp_path / "urls.txt"
     urls.write_text("https://www.gov.uk/ok\nnot a url\n")
