@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from monitor.errors import ConfigError
 
@@ -61,7 +62,28 @@ class SourceConfig(_Model):
     feeds: list[str] = Field(default_factory=list)
     searches: list[SearchConfig] = Field(default_factory=list)
     sitemaps: list[str] = Field(default_factory=list)
+    sitemap_prefix: str | None = None
+    listings: list[str] = Field(default_factory=list)
+    index_feeds: list[str] = Field(default_factory=list)
     keywords: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _pages_inside_allowlist(self) -> SourceConfig:
+        if self.allowed_domains:
+            for i, page in enumerate(self.pages):
+                host = (urlsplit(page.url).hostname or "").lower()
+                if not any(host == d or host.endswith("." + d) for d in self.allowed_domains):
+                    raise ValueError(
+                        f"pages.{i}.url {page.url} is outside allowed_domains "
+                        f"({', '.join(self.allowed_domains)})"
+                    )
+        return self
+
+    @property
+    def has_discovery(self) -> bool:
+        return bool(
+            self.feeds or self.searches or self.sitemaps or self.listings or self.index_feeds
+        )
 
 
 class FetchConfig(_Model):
@@ -77,6 +99,13 @@ class FetchConfig(_Model):
     obey_robots: bool = True
     autothrottle: bool = True
     failures_before_removed: int = Field(default=3, ge=1, le=100)
+
+    @property
+    def full_user_agent(self) -> str:
+        """The User-Agent with the contact address, so site operators can reach us."""
+        if self.contact and self.contact not in self.user_agent:
+            return f"{self.user_agent} (contact: {self.contact})"
+        return self.user_agent
 
 
 class SlackConfig(_Model):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -62,6 +63,7 @@ class ReplayPage:
     title: str
     published: str
     bodies: dict[int, str]
+    notes: dict[int, str] = field(default_factory=dict)  # gov.uk change notes by revision
 
     def body_at(self, revision: int) -> str:
         best = min(self.bodies)
@@ -96,6 +98,7 @@ class ReplaySite:
                 p["title"],
                 p["published"],
                 {int(k): v for k, v in p["bodies"].items()},
+                {int(k): v for k, v in (p.get("notes") or {}).items()},
             )
             for p in data["pages"]
         }
@@ -110,6 +113,27 @@ class ReplaySite:
         with self._lock:
             self.revision = revision
             self.rendered_at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC) + timedelta(days=revision)
+
+    def render_api(self, path: str) -> bytes | None:
+        """The gov.uk Content API item for a govuk-shaped page (``/api/content<path>``)."""
+        page = self.pages.get(path)
+        if page is None or page.shape != "govuk":
+            return None
+        changed = [r for r in sorted(page.bodies) if r <= self.revision]
+        history = [
+            {"public_timestamp": _stamp(r), "note": page.notes.get(r, "First published.")}
+            for r in reversed(changed)
+        ]
+        item = {
+            "base_path": path,
+            "title": page.title,
+            "document_type": "policy_paper",
+            "schema_name": "publication",
+            "public_updated_at": _stamp(changed[-1]),
+            "updated_at": _stamp(self.revision),
+            "details": {"body": page.body_at(self.revision), "change_history": history},
+        }
+        return json.dumps(item, ensure_ascii=False).encode("utf-8")
 
     def render(self, path: str) -> bytes | None:
         page = self.pages.get(path)
@@ -134,6 +158,10 @@ class ReplaySite:
             "</body></html>",
         ]
         return "".join(parts).encode("utf-8")
+
+
+def _stamp(revision: int) -> str:
+    return (datetime(2026, 1, 5, 9, 0, tzinfo=UTC) + timedelta(days=revision)).isoformat()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -162,7 +190,12 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path == "/robots.txt":
             self._send(200, b"User-agent: *\nDisallow: /private/\n", "text/plain")
             return
-        body = site.render(url.path)
+        if url.path.startswith("/api/content/"):
+            body = site.render_api(url.path.removeprefix("/api/content"))
+            ctype = "application/json; charset=utf-8"
+        else:
+            body = site.render(url.path)
+            ctype = "text/html; charset=utf-8"
         if body is None:
             self._send(404, b"<html><body><h1>Page not found</h1></body></html>", "text/html")
             return
@@ -174,7 +207,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("ETag", etag)
             self.end_headers()
             return
-        self._send(200, body, "text/html; charset=utf-8", etag, site.rendered_at)
+        self._send(200, body, ctype, etag, site.rendered_at)
 
     def _send(
         self,

@@ -14,6 +14,9 @@ from monitor.db import Database
 from monitor.errors import InputError
 from monitor.fetch import FetchTarget
 from monitor.models import Source, WatchedPage
+from spiders import govuk
+from spiders.attachments import is_attachment
+from watchers.govuk_content import GOVUK_HOSTS
 
 ADHOC_SOURCE = "adhoc"
 
@@ -89,21 +92,33 @@ def adhoc_pages(session: Session, urls: list[str]) -> list[WatchedPage]:
     return ensure_pages(session, _source(session, ADHOC_SOURCE), urls)
 
 
+def _content_api_url(url: str) -> str | None:
+    """Pages of a gov.uk source are read through the Content API of the host they are on."""
+    if is_attachment(url):
+        return None
+    host = (urlsplit(url).hostname or "").lower()
+    return govuk.fetch_url_for(url, hosts=(*GOVUK_HOSTS, host))
+
+
 def targets_for(
     pages: Iterable[WatchedPage], kinds: dict[int, str] | None = None
 ) -> list[FetchTarget]:
     """Fetch targets carrying each page's validators for conditional requests."""
     kinds = kinds or {}
-    return [
-        FetchTarget(
-            url=p.url,
-            page_id=p.id,
-            kind=kinds.get(p.source_id or 0, "generic"),
-            etag=p.etag,
-            last_modified=p.last_modified,
+    targets = []
+    for p in pages:
+        kind = kinds.get(p.source_id or 0, "generic")
+        targets.append(
+            FetchTarget(
+                url=p.url,
+                page_id=p.id,
+                kind=kind,
+                fetch_url=_content_api_url(p.url) if kind == "govuk" else None,
+                etag=p.etag,
+                last_modified=p.last_modified,
+            )
         )
-        for p in pages
-    ]
+    return targets
 
 
 def source_kinds(session: Session) -> dict[int, str]:

@@ -10,6 +10,7 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from monitor.fetch import FetchResult, FetchTarget
+from spiders import govuk
 
 # Statuses the callback sees; 3xx other than 304 are followed by RedirectMiddleware and
 # 429/5xx are retried by RetryMiddleware first ("handle_httpstatus_all" would disable both).
@@ -42,22 +43,25 @@ class PageSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for target in self.targets:
-            headers = {}
-            if target.etag:
-                headers["If-None-Match"] = target.etag
-            if target.last_modified:
-                headers["If-Modified-Since"] = target.last_modified
-            yield scrapy.Request(
-                target.request_url,
-                headers=headers,
-                callback=self.parse,
-                errback=self.failed,
-                cb_kwargs={"target": target},
-                meta={"handle_httpstatus_list": HANDLED_STATUSES},
-                dont_filter=True,
-            )
+            yield self.request_for(target)
 
-    async def parse(self, response: Response, target: FetchTarget) -> None:
+    def request_for(self, target: FetchTarget) -> scrapy.Request:
+        headers = {}
+        if target.etag:
+            headers["If-None-Match"] = target.etag
+        if target.last_modified:
+            headers["If-Modified-Since"] = target.last_modified
+        return scrapy.Request(
+            target.request_url,
+            headers=headers,
+            callback=self.parse,
+            errback=self.failed,
+            cb_kwargs={"target": target},
+            meta={"handle_httpstatus_list": HANDLED_STATUSES},
+            dont_filter=True,
+        )
+
+    async def parse(self, response: Response, target: FetchTarget) -> AsyncIterator[scrapy.Request]:
         """Record a response of any status; the body is kept only for a 2xx.
 
         Awaiting the sink gives back-pressure: Scrapy holds at most CONCURRENT_ITEMS
@@ -65,20 +69,28 @@ class PageSpider(scrapy.Spider):
         """
         status = response.status
         body = response.body if 200 <= status < 300 else None
-        error = None if status < 400 or status == 304 else f"HTTP {status}"
-        pending = self.sink(
-            FetchResult(
-                target=target,
-                status=status,
-                body=body,
-                content_type=_header(response, "Content-Type") or "",
-                etag=_header(response, "ETag"),
-                last_modified=_header(response, "Last-Modified"),
-                final_url=response.url,
-                redirect_urls=list(response.meta.get("redirect_urls", [])),
-                error=error,
-            )
+        final_url: str | None = response.url
+        if target.kind == "govuk":
+            if body is not None:
+                body = govuk.prepare_body(target, body)
+            if govuk.is_part_redirect(target, final_url):
+                final_url = target.request_url  # the API's 303 to a guide's parent: not a move
+        result = FetchResult(
+            target=target,
+            status=status,
+            body=body,
+            content_type=_header(response, "Content-Type") or "",
+            etag=_header(response, "ETag"),
+            last_modified=_header(response, "Last-Modified"),
+            final_url=final_url,
+            redirect_urls=list(response.meta.get("redirect_urls", [])),
+            error=None if status < 400 or status == 304 else f"HTTP {status}",
         )
+        fallback = govuk.fallback_target(result) if target.kind == "govuk" else None
+        if fallback is not None:  # no content item at that path: fetch the HTML page
+            yield self.request_for(fallback)
+            return
+        pending = self.sink(result)
         if pending is not None:
             await pending
 

@@ -9,12 +9,9 @@ from monitor.config import FetchConfig
 
 def crawl_settings(fetch: FetchConfig, *, concurrency: int | None = None) -> dict[str, Any]:
     """Translate our politeness options into Scrapy settings."""
-    ua = fetch.user_agent
-    if fetch.contact and fetch.contact not in ua:
-        ua = f"{ua} (contact: {fetch.contact})"
     total = concurrency or fetch.concurrency
     return {
-        "USER_AGENT": ua,
+        "USER_AGENT": fetch.full_user_agent,
         "ROBOTSTXT_OBEY": fetch.obey_robots,
         "CONCURRENT_REQUESTS": total,
         "CONCURRENT_REQUESTS_PER_DOMAIN": min(total, fetch.per_domain_concurrency)
@@ -39,5 +36,10 @@ def crawl_settings(fetch: FetchConfig, *, concurrency: int | None = None) -> dic
         "METAREFRESH_ENABLED": False,
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
         "DUPEFILTER_CLASS": "scrapy.dupefilters.BaseDupeFilter",
+        "DOWNLOADER_MIDDLEWARES": {
+            "spiders.middlewares.AllowlistMiddleware": 50,
+            "spiders.middlewares.RetryAfterMiddleware": 560,
+        },
+        "RETRY_AFTER_MAX_S": 60,
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
     }

@@ -1,0 +1,142 @@
+"""NICE: guidance URLs, page dates, "Update information", and index snapshots from the corpus."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from monitor.errors import FetchError
+from spiders.nice import chapter_urls, chapters_from_product
+from watchers.nice import (
+    chapter_url,
+    guidance_url,
+    parse_guidance_dates,
+    parse_update_information,
+    product_id_from_url,
+)
+from watchers.nice_index import (
+    ProductStatus,
+    diff_index,
+    parse_indev_projects,
+    parse_products_lite,
+    parse_search_listing,
+)
+
+NICE = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "nice"
+FIXTURES = Path(__file__).parent / "fixtures" / "sources"
+needs_corpus = pytest.mark.skipif(
+    not NICE.is_dir(), reason=f"shared corpus not found at {NICE} (../shared/corpus)"
+)
+
+
+def test_guidance_and_chapter_urls() -> None:
+    assert guidance_url("NG222") == "https://www.nice.org.uk/guidance/ng222"
+    assert chapter_url("NG222", "Recommendations") == (
+        "https://www.nice.org.uk/guidance/ng222/chapter/recommendations"
+    )
+    assert product_id_from_url("https://www.nice.org.uk/guidance/cg192/chapter/x") == "CG192"
+    assert product_id_from_url("https://www.nice.org.uk/about") is None
+    with pytest.raises(ValueError):
+        guidance_url("../etc")
+
+
+def test_spider_chapter_urls_only_for_overview_pages() -> None:
+    assert chapter_urls("https://www.nice.org.uk/guidance/cg192") == [
+        "https://www.nice.org.uk/guidance/cg192/chapter/recommendations",
+        "https://www.nice.org.uk/guidance/cg192/chapter/update-information",
+    ]
+    assert chapter_urls("https://www.nice.org.uk/guidance/cg192/chapter/recommendations") == []
+    assert chapter_urls("https://www.nice.org.uk/about") == []
+
+
+def test_published_and_last_updated_dates() -> None:
+    text = "Clinical guideline Reference number: CG192 Published:  17 December 2014 Last updated:  11 February 2020"
+    dates = parse_guidance_dates(text)
+    assert dates.published == date(2014, 12, 17)
+    assert dates.last_updated == date(2020, 2, 11)
+    assert parse_guidance_dates("nothing here").published is None
+
+
+@needs_corpus
+def test_dates_from_a_real_page_excerpt() -> None:
+    text = (NICE / "page-excerpts" / "cg192-evidence-mirror" / "excerpt.txt").read_text()
+    dates = parse_guidance_dates(text)
+    assert (dates.published, dates.last_updated) == (date(2014, 12, 17), date(2020, 2, 11))
+
+
+def test_update_information_entries_from_headings_and_lead_ins() -> None:
+    entries = parse_update_information((FIXTURES / "nice-update-information.html").read_bytes())
+    assert [e.key for e in entries] == ["2020-02", "2017-06"]
+    assert entries[0].text.startswith("We amended the recommendations on anticonvulsants")
+    assert "[2020]" in entries[0].text
+    assert entries[1].text == "We made some editorial corrections."
+
+
+@needs_corpus
+def test_products_lite_snapshots_diff_on_status_title_and_major_date_only() -> None:
+    folder = NICE / "publications-feed-products-lite"
+    old = parse_products_lite((folder / "2021-07-12.json").read_bytes())
+    new = parse_products_lite((folder / "2022-10-18.json").read_bytes())
+    assert (len(old), len(new)) == (2717, 2963)
+    kinds = Counter(c.kind for c in diff_index(old, new))
+    # The corpus README records 246 new products, 180 status changes and 48 title changes,
+    # 42 of which only add or drop a trailing space: those are not changes.
+    assert kinds["new"] == 246
+    assert kinds["status"] == 180
+    assert kinds["title"] == 6
+    # Of its 64 "last major modification" changes, 11 only truncate the time on the same day.
+    assert kinds["major_modification"] == 53
+    assert diff_index(old, old) == []
+
+
+def test_last_modified_churn_alone_is_not_a_change() -> None:
+    a = ProductStatus("NG1", "Title", "Published", "NG", "2020-01-01", "2020-01-01")
+    b = ProductStatus("NG1", "Title", "Published", "NG", "2020-01-01", "2020-01-01")
+    assert diff_index([a], [b]) == []
+    c = ProductStatus("NG1", "Title", "Withdrawn", "NG", "2020-01-01", "2021-05-01")
+    assert [(x.kind, x.old, x.new) for x in diff_index([a], [c])] == [
+        ("status", "Published", "Withdrawn"),
+        ("major_modification", "2020-01-01", "2021-05-01"),
+    ]
+
+
+@needs_corpus
+def test_newfeeds_products_lite_and_product_chapters() -> None:
+    api = NICE / "api-fixtures" / "publications"
+    index = parse_products_lite((api / "newfeeds" / "products-lite.json").read_bytes())
+    assert index["CG1"].title == "Schizophrenia" and index["CG1"].status == "Withdrawn"
+    chapters = chapters_from_product((api / "newfeeds" / "product" / "cg189.json").read_bytes())
+    assert "recommendations" in chapters and "overview" not in chapters
+
+
+@needs_corpus
+def test_search_listings_and_indev_lists() -> None:
+    search = NICE / "api-fixtures" / "search"
+    published = parse_search_listing((search / "guidance-published.json").read_bytes())
+    first = published[0]
+    assert (first.id, first.status) == ("CG181", "Published")
+    assert first.url == "https://www.nice.org.uk/guidance/cg181"
+    indev = parse_search_listing((search / "guidance-indevelopment.json").read_bytes())
+    assert indev and all(p.status == "In development" for p in indev)
+    moved = diff_index(indev[:1], [ProductStatus(indev[0].id, indev[0].title, "Published")])
+    assert [(c.kind, c.new) for c in moved] == [("status", "Published")]
+    projects = parse_indev_projects(
+        (NICE / "api-fixtures" / "inDev" / "gidprojects" / "all.json").read_bytes()
+    )
+    assert projects and projects[0].id.startswith("GID-")
+    consult = parse_indev_projects(
+        (NICE / "api-fixtures" / "inDev" / "inconsultationprojects.json").read_bytes()
+    )
+    assert consult and consult[0].status == "In consultation"
+    with pytest.raises(FetchError, match="failed"):
+        parse_search_listing((search / "search-results-failed.json").read_bytes())
+
+
+def test_broken_index_data_is_a_clear_error() -> None:
+    with pytest.raises(FetchError, match="not JSON"):
+        parse_products_lite(b"<html>")
+    with pytest.raises(FetchError, match="no products"):
+        parse_products_lite(b'{"Products": []}')

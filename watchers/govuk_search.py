@@ -1,0 +1,201 @@
+"""gov.uk Search API (``/api/search.json``): find documents published or updated since a poll.
+
+The API answers 422 to unknown parameters, so URLs are built only from known names.
+``public_timestamp`` moves on "major" updates only; minor edits are caught by
+re-fetching watched pages through the Content API.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode, urljoin
+
+from monitor.errors import FetchError
+from watchers.http import Fetcher
+
+__all__ = [
+    "FILTER_FIELDS",
+    "SEARCH_URL",
+    "SearchHit",
+    "SearchPage",
+    "SearchQuery",
+    "hits_since",
+    "parse_search",
+    "parse_timestamp",
+    "search_url",
+]
+
+SEARCH_URL = "https://www.gov.uk/api/search.json"
+WWW = "https://www.gov.uk"
+MAX_COUNT = 1000
+DEFAULT_FIELDS = (
+    "title",
+    "link",
+    "description",
+    "public_timestamp",
+    "format",
+    "content_store_document_type",
+    "organisations",
+)
+# Fields the Search API accepts after filter_ / reject_ (a subset of its allowed list).
+FILTER_FIELDS = frozenset(
+    {
+        "content_purpose_supergroup",
+        "content_store_document_type",
+        "document_type",
+        "email_document_supertype",
+        "format",
+        "government_document_supertype",
+        "is_withdrawn",
+        "link",
+        "mainstream_browse_pages",
+        "organisations",
+        "part_of_taxonomy_tree",
+        "people",
+        "public_timestamp",
+        "roles",
+        "taxons",
+        "topical_events",
+        "world_locations",
+    }
+)
+ORDERS = frozenset({"public_timestamp", "-public_timestamp", "title", "-title"})
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """A configured discovery query: free text and ``filter_*`` values."""
+
+    q: str | None = None
+    filters: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    count: int = 100
+    order: str = "-public_timestamp"
+    fields: tuple[str, ...] = DEFAULT_FIELDS
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One result: absolute www.gov.uk link, title, major-update time, format, organisations."""
+
+    link: str
+    title: str
+    public_timestamp: datetime | None
+    format: str
+    organisations: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass
+class SearchPage:
+    hits: list[SearchHit]
+    total: int
+    start: int
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """Parse gov.uk ISO 8601 timestamps (``Z`` or offset); None when absent or invalid."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def search_url(
+    query: SearchQuery, *, start: int = 0, since: datetime | None = None, base: str = SEARCH_URL
+) -> str:
+    """Build a Search API URL from known parameters only; raise ValueError otherwise."""
+    if query.order not in ORDERS:
+        raise ValueError(f"unsupported order {query.order!r}")
+    if not 0 <= query.count <= MAX_COUNT:
+        raise ValueError(f"count must be 0..{MAX_COUNT}")
+    params: list[tuple[str, str]] = []
+    if query.q:
+        params.append(("q", query.q))
+    for name, values in sorted(query.filters.items()):
+        if name not in FILTER_FIELDS:
+            raise ValueError(f"unknown Search API filter {name!r} (the API would answer 422)")
+        params.extend((f"filter_{name}", v) for v in values)
+    if since is not None and "public_timestamp" not in query.filters:
+        params.append(("filter_public_timestamp", f"from:{since.date().isoformat()}"))
+    params += [("order", query.order), ("count", str(query.count)), ("start", str(start))]
+    params.append(("fields", ",".join(query.fields)))
+    return f"{base}?{urlencode(params)}"
+
+
+def _org_names(raw: Any) -> tuple[str, ...]:
+    names: list[str] = []
+    for org in raw or []:
+        if isinstance(org, Mapping):
+            name = org.get("acronym") or org.get("title") or org.get("slug")
+            if name:
+                names.append(str(name))
+        elif isinstance(org, str):
+            names.append(org)
+    return tuple(names)
+
+
+def parse_search(data: bytes | Mapping[str, Any]) -> SearchPage:
+    """Parse a Search API response into hits with absolute links."""
+    try:
+        doc = json.loads(data) if isinstance(data, bytes) else data
+    except ValueError as exc:
+        raise FetchError(f"Search API response is not JSON: {exc}") from exc
+    if not isinstance(doc, Mapping) or not isinstance(doc.get("results"), list):
+        raise FetchError("Search API response has no 'results' list")
+    hits = [
+        SearchHit(
+            link=urljoin(WWW, str(r.get("link", ""))),
+            title=str(r.get("title", "")),
+            public_timestamp=parse_timestamp(r.get("public_timestamp")),
+            format=str(r.get("format") or r.get("content_store_document_type") or ""),
+            organisations=_org_names(r.get("organisations")),
+            description=str(r.get("description") or ""),
+        )
+        for r in doc["results"]
+        if isinstance(r, Mapping) and r.get("link")
+    ]
+    return SearchPage(hits, int(doc.get("total") or 0), int(doc.get("start") or 0))
+
+
+def _pages(
+    fetcher: Fetcher, query: SearchQuery, since: datetime | None, base: str, max_pages: int
+) -> Iterator[SearchPage]:
+    start = 0
+    for _ in range(max_pages):
+        res = fetcher.get(
+            search_url(query, start=start, since=since, base=base), accept="application/json"
+        )
+        if not res.ok:
+            raise FetchError(f"Search API answered HTTP {res.status} for {res.url}")
+        page = parse_search(res.body)
+        yield page
+        start += len(page.hits)
+        if not page.hits or start >= page.total:
+            return
+
+
+def hits_since(
+    fetcher: Fetcher,
+    query: SearchQuery,
+    since: datetime | None,
+    *,
+    base: str = SEARCH_URL,
+    max_pages: int = 5,
+) -> list[SearchHit]:
+    """Hits with ``public_timestamp`` after ``since``, newest first, paging until older ones."""
+    found: list[SearchHit] = []
+    for page in _pages(fetcher, query, since, base, max_pages):
+        for hit in page.hits:
+            ts = hit.public_timestamp
+            if since is not None and (ts is None or ts <= since):
+                if query.order == "-public_timestamp" and ts is not None:
+                    return found
+                continue
+            found.append(hit)
+    return found
