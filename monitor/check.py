@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from monitor.config import Config, load_config
 from monitor.crawl import Fetch, run_job
 from monitor.cycle import CycleReport, run_cycle
+from monitor.cycle import discover as discover_pages
 from monitor.db import Database, resolve_url
 from monitor.pipeline import PageOutcome
 from monitor.watchlist import allowed_domains, plan_targets
@@ -36,6 +37,12 @@ from spiders.settings import crawl_settings
     type=click.IntRange(0, 64),
     help="Processes for normalising and diffing (default: one per core; 0: inline).",
 )
+@click.option(
+    "--discover/--no-discover",
+    default=True,
+    show_default=True,
+    help="Poll the sources' feeds, searches and sitemaps for new pages first.",
+)
 @click.option("--output", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
 def check_command(
     config_path: str | None,
@@ -44,6 +51,7 @@ def check_command(
     db_url: str | None,
     concurrency: int | None,
     workers: int | None,
+    discover: bool,
     output: str,
 ) -> None:
     """Fetch every page once, store snapshots and changes, and report each page."""
@@ -51,13 +59,19 @@ def check_command(
     if not urls_file and not config.sources:
         raise click.UsageError("give --urls FILE or a --config with sources")
     db = Database(resolve_url(db_url, config.database))
+    err = Console(stderr=True)
+    if discover and not urls_file:
+        found = discover_pages(db, config)
+        for problem in found.errors:
+            err.print(f"[yellow]discovery:[/] {problem}")
+        if found.added and output == "text":
+            err.print(f"discovered {len(found.added)} new page(s) to watch")
     targets = plan_targets(db, config, urls_file, source)
     settings = crawl_settings(config.fetch, concurrency=concurrency)
     configured = [d for src in config.sources for d in src.allowed_domains]
     settings["POLICY_MONITOR_ALLOWED_DOMAINS"] = allowed_domains(
         (t.url for t in targets), configured
     )
-    err = Console(stderr=True)
     show_progress = output == "text" and err.is_terminal
     progress = (
         Progress(

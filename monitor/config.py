@@ -66,6 +66,7 @@ class SourceConfig(_Model):
     listings: list[str] = Field(default_factory=list)
     index_feeds: list[str] = Field(default_factory=list)
     keywords: list[str] = Field(default_factory=list)
+    search_api: str = "https://www.gov.uk/api/search.json"
 
     @model_validator(mode="after")
     def _pages_inside_allowlist(self) -> SourceConfig:

@@ -12,6 +12,9 @@ from monitor.crawl import Fetch
 from monitor.db import Database
 from monitor.fetch import FetchResult, FetchTarget
 from monitor.pipeline import PageOutcome, Recorder
+from monitor.watchlist import allowed_domains
+from watchers.discovery import PollReport, inputs_from_config, poll
+from watchers.http import Fetcher, policy_from_config
 
 OutcomeSink = Callable[[PageOutcome], None]
 
@@ -26,6 +29,17 @@ class CycleReport:
     def add(self, outcome: PageOutcome) -> None:
         self.counts[outcome.status] = self.counts.get(outcome.status, 0) + 1
         self.outcomes.append(outcome)
+
+
+def discover(db: Database, config: Config) -> PollReport:
+    """Poll every source's feeds, searches, sitemaps and listings; new matches become watched."""
+    inputs = [i for src in config.sources for i in inputs_from_config(src)]
+    if not inputs:
+        return PollReport()
+    urls = [i.target for i in inputs] + [p.url for s in config.sources for p in s.pages]
+    configured = [d for s in config.sources for d in s.allowed_domains]
+    fetcher = Fetcher(policy_from_config(config.fetch, allowed_domains(urls, configured)))
+    return poll(db, inputs, fetcher)
 
 
 async def run_cycle(

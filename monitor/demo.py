@@ -11,7 +11,7 @@ from rich.rule import Rule
 
 from monitor.config import Config, FetchConfig, PageConfig, SourceConfig
 from monitor.crawl import Fetch, run_job
-from monitor.cycle import run_cycle
+from monitor.cycle import discover, run_cycle
 from monitor.db import Database
 from monitor.notify import deliver_pending
 from monitor.replay import ReplayServer
@@ -29,9 +29,18 @@ def demo_config(server: ReplayServer) -> Config:
         pages = [
             PageConfig(url=server.url(p.path), title=p.title)
             for p in server.site.pages.values()
-            if p.shape == shape
+            if p.shape == shape and p.appears == 0
         ]
-        sources.append(SourceConfig(name=f"demo-{shape}", kind=kind, pages=pages))  # type: ignore[arg-type]
+        feeds = [server.url("/feed.atom")] if shape == "nhse" else []
+        sources.append(
+            SourceConfig(
+                name=f"demo-{shape}",
+                kind=kind,  # type: ignore[arg-type]
+                pages=pages,
+                feeds=feeds,
+                keywords=["mental health"],
+            )
+        )
     fetch = FetchConfig(contact="demo@localhost", autothrottle=False)
     return Config(sources=sources, fetch=fetch)
 
@@ -54,6 +63,9 @@ def run_demo(db_url: str, console: Console) -> dict[str, int]:
                 if rev is not None:
                     site.set_revision(rev)
                 console.print(Rule(f"revision {site.revision}: {description}"))
+                found = discover(db, config)
+                for url in found.added:
+                    console.print(f"discovered a new page in a feed: {url}")
                 targets = plan_targets(db, config, None, None)
                 report = await run_cycle(fetch, db, config, targets)
                 for status, n in report.counts.items():

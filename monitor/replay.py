@@ -64,6 +64,7 @@ class ReplayPage:
     published: str
     bodies: dict[int, str]
     notes: dict[int, str] = field(default_factory=dict)  # gov.uk change notes by revision
+    appears: int = 0  # the revision in which the page is first published
 
     def body_at(self, revision: int) -> str:
         best = min(self.bodies)
@@ -99,6 +100,7 @@ class ReplaySite:
                 p["published"],
                 {int(k): v for k, v in p["bodies"].items()},
                 {int(k): v for k, v in (p.get("notes") or {}).items()},
+                int(p.get("appears", 0)),
             )
             for p in data["pages"]
         }
@@ -114,9 +116,32 @@ class ReplaySite:
             self.revision = revision
             self.rendered_at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC) + timedelta(days=revision)
 
+    def visible(self, path: str) -> ReplayPage | None:
+        page = self.pages.get(path)
+        return page if page is not None and page.appears <= self.revision else None
+
+    def render_feed(self, base_url: str) -> bytes:
+        """An Atom feed of the published pages, newest first, as a site's news feed would be."""
+        pages = sorted(
+            (p for p in self.pages.values() if p.appears <= self.revision),
+            key=lambda p: (p.appears, p.path),
+            reverse=True,
+        )
+        entries = "".join(
+            f"<entry><id>{base_url}{p.path}</id><title>{html.escape(p.title)}</title>"
+            f"<link rel='alternate' href='{base_url}{p.path}'/>"
+            f"<updated>{_stamp(p.appears)}</updated></entry>"
+            for p in pages
+        )
+        return (
+            "<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'>"
+            f"<id>{base_url}/feed.atom</id><title>Replay site news</title>"
+            f"<updated>{_stamp(self.revision)}</updated>{entries}</feed>"
+        ).encode("utf-8")
+
     def render_api(self, path: str) -> bytes | None:
         """The gov.uk Content API item for a govuk-shaped page (``/api/content<path>``)."""
-        page = self.pages.get(path)
+        page = self.visible(path)
         if page is None or page.shape != "govuk":
             return None
         changed = [r for r in sorted(page.bodies) if r <= self.revision]
@@ -136,7 +161,7 @@ class ReplaySite:
         return json.dumps(item, ensure_ascii=False).encode("utf-8")
 
     def render(self, path: str) -> bytes | None:
-        page = self.pages.get(path)
+        page = self.visible(path)
         if page is None:
             return None
         header, main, footer = _SHAPES[page.shape]
@@ -190,7 +215,11 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path == "/robots.txt":
             self._send(200, b"User-agent: *\nDisallow: /private/\n", "text/plain")
             return
-        if url.path.startswith("/api/content/"):
+        if url.path == "/feed.atom":
+            host, port = self.server.server_address[:2]
+            body: bytes | None = site.render_feed(f"http://{host!s}:{port}")
+            ctype = "application/atom+xml; charset=utf-8"
+        elif url.path.startswith("/api/content/"):
             body = site.render_api(url.path.removeprefix("/api/content"))
             ctype = "application/json; charset=utf-8"
         else:

@@ -55,7 +55,7 @@ def by_url(lines: list[dict[str, object]]) -> dict[str, str]:
 def test_two_runs_share_state_and_report_changes(
     replay: ReplayServer, db_url: str, tmp_path: Path
 ) -> None:
-    pages = [replay.url(p) for p in replay.site.pages]
+    pages = [replay.url(p.path) for p in replay.site.pages.values() if p.appears == 0]
     missing = replay.url("/no/such/page")
     dead = f"http://127.0.0.1:{free_port()}/down"
     urls = tmp_path / "urls.txt"
@@ -125,3 +125,44 @@ def test_bad_url_file_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert f"{urls}:2: not an http(s) URL" in proc.stderr
+
+
+def test_config_sources_with_feed_discovery(replay: ReplayServer, tmp_path: Path) -> None:
+    watched = replay.url("/mental-health/adults/crisis-and-acute-care/")
+    cfg = tmp_path / "monitor.yml"
+    cfg.write_text(
+        "sources:\n"
+        "  - name: nhse\n"
+        "    kind: nhse\n"
+        "    allowed_domains: [127.0.0.1]\n"
+        f"    pages: [{{url: '{watched}'}}]\n"
+        f"    feeds: ['{replay.url('/feed.atom')}']\n"
+        "    keywords: [crisis]\n"
+    )
+    db_url = f"sqlite:///{tmp_path}/m.db"
+
+    def run() -> dict[str, str]:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "monitor",
+                "check",
+                "--config",
+                str(cfg),
+                "--db",
+                db_url,
+                "--output",
+                "jsonl",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return by_url([json.loads(line) for line in proc.stdout.splitlines()])
+
+    assert run() == {watched: "new"}  # the first poll of a feed only records a baseline
+    replay.site.set_revision(3)
+    fresh = replay.url("/mental-health/crisis-alternatives-funding-2026/")
+    assert run() == {watched: "changed", fresh: "new"}  # revision 1 raised its funding line

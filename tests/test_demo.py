@@ -25,11 +25,12 @@ def test_demo_runs_offline_and_prints_the_alerts(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert elapsed < 60
-    assert out.count("ALERT") == 3
+    assert out.count("ALERT") == 4
+    assert "discovered a new page in a feed" in out and "crisis-alternatives-funding-2026" in out
     assert "£261 million" in out and "£300 million" in out
     assert "2023/24" in out and "2024/25" in out
-    assert "Update information" in out
+    assert "1.4.2" in out  # the NICE recommendation that was added
     assert "Rendered" not in out and "cookies" not in out  # noise never reaches an alert
     last_round = out.split("nothing changed")[1]
-    assert "3 unchanged" in last_round and "3 answered 304" in last_round
+    assert "4 unchanged" in last_round
     assert "ALERT" not in last_round

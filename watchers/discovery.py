@@ -81,8 +81,9 @@ class PollReport:
     errors: list[str] = field(default_factory=list)
 
 
-def inputs_from_config(source: Any, *, search_base: str = SEARCH_URL) -> list[DiscoveryInput]:
+def inputs_from_config(source: Any, *, search_base: str | None = None) -> list[DiscoveryInput]:
     """Discovery inputs of a :class:`monitor.config.SourceConfig` (feeds, searches, sitemaps)."""
+    search_base = search_base or getattr(source, "search_api", None) or SEARCH_URL
     kw = tuple(source.keywords)
     out = [
         DiscoveryInput(source.name, "feed", url, kw, source_kind=source.kind)
