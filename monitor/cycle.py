@@ -56,7 +56,12 @@ async def run_cycle(
     Fetching and database writes stay on this thread; normalising and diffing go to a pool
     of processes when one is given (see :func:`monitor.worker.make_pool`), else inline.
     """
-    recorder = Recorder(db, failures_before_removed=config.fetch.failures_before_removed)
+    configured = [d for src in config.sources for d in src.allowed_domains]
+    recorder = Recorder(
+        db,
+        failures_before_removed=config.fetch.failures_before_removed,
+        allowed_domains=configured,
+    )
     report = CycleReport()
     seen: set[str] = set()
     tasks: set[asyncio.Task[None]] = set()

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor import snapshot as snapshots
@@ -21,7 +22,9 @@ from monitor.db import Database
 from monitor.event import emit
 from monitor.fetch import FetchResult
 from monitor.models import ChangeRecord, Snapshot, WatchedPage
+from monitor.watchlist import ensure_pages
 from monitor.worker import PageJob, PageWork, compute, run_job
+from spiders.attachments import attachment_urls
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +80,13 @@ class Recorder:
         failures_before_removed: int = 3,
         batch_size: int = 100,
         on_change: ChangeHook | None = None,
+        allowed_domains: list[str] | None = None,
     ) -> None:
         self.db = db
         self.failures_before_removed = failures_before_removed
         self.batch_size = batch_size
         self.on_change = on_change
+        self.allowed_domains = allowed_domains or []
         self._session: Session | None = None
         self._pending = 0
         self.changed: list[tuple[int, int, Analysis]] = []  # (page_id, change_id, analysis)
@@ -186,6 +191,8 @@ class Recorder:
         page = session.get(WatchedPage, step.page_id)
         assert page is not None
         snap = snapshots.store(session, page, step.result, work.doc, step.digest, work.text_hash)
+        if work.doc.meta.get("attachments") and self.allowed_domains:
+            self._watch_attachments(session, page, work.doc.meta)
         if step.previous_id is None:
             if work.doc.title and not page.title:
                 page.title = work.doc.title[:500]
@@ -240,6 +247,24 @@ class Recorder:
             significance=analysis.significance,
             change_id=row.id,
         )
+
+    def _watch_attachments(self, session: Session, page: WatchedPage, meta: dict[str, Any]) -> None:
+        """PDFs and documents linked from a watched page are watched too, from the next cycle."""
+        urls = attachment_urls(meta, page.url, self.allowed_domains)
+        if not urls:
+            return
+        known = set(session.scalars(select(WatchedPage.url).where(WatchedPage.url.in_(urls))))
+        fresh = [u for u in urls if u not in known]
+        if not fresh or page.source is None:
+            return
+        for added in ensure_pages(session, page.source, fresh):
+            emit(
+                session,
+                "page_new",
+                f"page_new:{added.url}",
+                {"url": added.url, "title": f"attachment of {page.title or page.url}"},
+                page_id=added.id,
+            )
 
     def _note_move(self, session: Session, page: WatchedPage, result: FetchResult) -> None:
         final = result.final_url

@@ -138,3 +138,35 @@ def test_replaying_a_change_does_not_queue_a_second_alert(db: Database) -> None:
     rec.record(ok(t, page(amount="£300 million")))
     rec.close()
     assert count(db, Event) == 1
+
+
+def test_attachments_of_a_page_become_watched_pages(db: Database) -> None:
+    import json
+
+    item = {
+        "base_path": "/government/publications/plan",
+        "title": "Plan",
+        "schema_name": "publication",
+        "details": {
+            "body": "<p>The plan is attached.</p>",
+            "attachments": [
+                {
+                    "title": "Plan (PDF)",
+                    "url": "https://assets.publishing.service.gov.uk/media/1/plan.pdf",
+                    "content_type": "application/pdf",
+                },
+                {"title": "Elsewhere", "url": "https://example.com/x.pdf"},
+            ],
+        },
+    }
+    (t,) = setup_pages(db, "https://www.gov.uk/government/publications/plan")
+    rec = Recorder(db, allowed_domains=["www.gov.uk", "assets.publishing.service.gov.uk"])
+    body = json.dumps(item).encode()
+    rec.record(FetchResult(t, 200, body, "application/json", None, None, t.url))
+    rec.record(FetchResult(t, 200, body + b" ", "application/json", None, None, t.url))
+    rec.close()
+    with db.session() as s:
+        urls = set(s.scalars(select(WatchedPage.url)))
+        assert urls == {t.url, "https://assets.publishing.service.gov.uk/media/1/plan.pdf"}
+        events = list(s.scalars(select(Event)))
+        assert [e.kind for e in events] == ["page_new"]  # once, though seen twice
