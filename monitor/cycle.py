@@ -7,6 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
+from monitor import tracking
 from monitor.config import Config
 from monitor.crawl import Fetch
 from monitor.db import Database
@@ -61,6 +62,7 @@ async def run_cycle(
         db,
         failures_before_removed=config.fetch.failures_before_removed,
         allowed_domains=configured,
+        on_change=tracking.cycle_hook(),
     )
     report = CycleReport()
     seen: set[str] = set()

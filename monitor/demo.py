@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 from rich.rule import Rule
 
+from monitor.commitment import load_seed
 from monitor.config import Config, FetchConfig, PageConfig, SourceConfig
 from monitor.crawl import Fetch, run_job
 from monitor.cycle import discover, run_cycle
@@ -52,6 +53,8 @@ def run_demo(db_url: str, console: Console) -> dict[str, int]:
     with ReplayServer() as server:
         config = demo_config(server)
         db = Database(db_url)
+        seeded = load_seed(db)
+        console.print(f"loaded {seeded} tracked commitments from the seed registry")
         settings = crawl_settings(config.fetch)
         settings["POLICY_MONITOR_ALLOWED_DOMAINS"] = allowed_domains([server.base_url])
         site = server.site

@@ -27,6 +27,18 @@ def describe(kind: str, payload: dict[str, Any]) -> list[str]:
             section = f" [{c['section']}]" if c.get("section") else ""
             lines.append(f"  - {c.get('kind', 'text')}{section}: {what}")
         return lines
+    if "commitment_title" in payload:
+        head = f"{kind.replace('_', ' ')}: {payload['commitment_title']}"
+        before, after = payload.get("before"), payload.get("after")
+        lines = [head, f"  {before or '(none)'} -> {after or '(none)'}"]
+        if kind == "status_suggested":
+            lines.append(
+                f"  suggested status: {payload.get('suggested_status')} "
+                f"(now {payload.get('current_status')}); confirm with: {payload.get('confirm')}"
+            )
+        lines.append(f'  evidence: "{payload.get("quote", "")}" ({payload.get("page_url", "")})')
+        lines.append(f"  why matched: {payload.get('reason', '')}")
+        return lines
     if kind in ("page_removed", "page_moved", "page_new"):
         return [f"{kind.replace('_', ' ')}: {payload.get('url', '')}"]
     summary = payload.get("summary") or payload.get("title") or ""

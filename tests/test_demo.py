@@ -25,7 +25,11 @@ def test_demo_runs_offline_and_prints_the_alerts(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert elapsed < 60
-    assert out.count("ALERT") == 4
+    assert out.count("ALERT") == 7
+    assert "loaded 38 tracked commitments" in out
+    assert "funding changed: £261m for community crisis teams" in out
+    assert "deadline changed: Urgent mental health help through NHS 111" in out
+    assert "suggested status: at_risk" in out and "--evidence EVENT_ID" not in out
     assert "discovered a new page in a feed" in out and "crisis-alternatives-funding-2026" in out
     assert "£261 million" in out and "£300 million" in out
     assert "2023/24" in out and "2024/25" in out

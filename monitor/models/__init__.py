@@ -1,5 +1,27 @@
 """All mapped tables; importing this module registers them on :data:`monitor.db.Base`."""
 
+from monitor.models.commitment import (
+    Commitment,
+    CommitmentPage,
+    Evidence,
+    KeyFigure,
+    KeyFigureHistory,
+    StatusChange,
+)
 from monitor.models.core import Blob, ChangeRecord, Event, Snapshot, Source, WatchedPage
+from monitor.models.source_state import PollState  # noqa: F401  (sources: discovery state)
 
-__all__ = ["Blob", "ChangeRecord", "Event", "Snapshot", "Source", "WatchedPage"]
+__all__ = [
+    "Blob",
+    "ChangeRecord",
+    "Commitment",
+    "CommitmentPage",
+    "Event",
+    "Evidence",
+    "KeyFigure",
+    "KeyFigureHistory",
+    "Snapshot",
+    "Source",
+    "StatusChange",
+    "WatchedPage",
+]
