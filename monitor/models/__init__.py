@@ -9,7 +9,7 @@ from monitor.models.commitment import (
     StatusChange,
 )
 from monitor.models.core import Blob, ChangeRecord, Event, Snapshot, Source, WatchedPage
-from monitor.models.source_state import PollState  # noqa: F401  (sources: discovery state)
+from monitor.models.source_state import PollState
 
 __all__ = [
     "Blob",
@@ -20,6 +20,7 @@ __all__ = [
     "Evidence",
     "KeyFigure",
     "KeyFigureHistory",
+    "PollState",
     "Snapshot",
     "Source",
     "StatusChange",
