@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 import yaml
 from click.testing import CliRunner
-from dbutil_commitments import corpus_dir, open_db
+from dbutil_commitments import corpus_dir
 from sqlalchemy import inspect, select
 
 from monitor.commitment import (
@@ -43,9 +42,10 @@ commitments:
 """
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def cdb(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    yield from open_db(request.param, tmp_path)
+@pytest.fixture
+def cdb(db: Database) -> Database:
+    """The shared two-backend database fixture (conftest.py), named for these tests."""
+    return db
 
 
 @pytest.mark.parametrize(

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 import pytest
-from dbutil_commitments import CRISIS_URL, open_db, store_change
+from dbutil_commitments import CRISIS_URL, store_change
 from sqlalchemy import func, select
 
 from monitor.change import Change
@@ -30,9 +28,10 @@ from monitor.tracking import (
 )
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def cdb(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    yield from open_db(request.param, tmp_path)
+@pytest.fixture
+def cdb(db: Database) -> Database:
+    """The shared two-backend database fixture (conftest.py), named for these tests."""
+    return db
 
 
 @pytest.fixture

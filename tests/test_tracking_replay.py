@@ -3,11 +3,8 @@ produces the right commitment events (the page text is read from ../shared/corpu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from dbutil_commitments import CRISIS_URL, corpus_dir, open_db, store_change
+from dbutil_commitments import CRISIS_URL, corpus_dir, store_change
 
 from monitor.change import analyse
 from monitor.commitment import load_seed
@@ -16,9 +13,10 @@ from monitor.document import Block, Document
 from monitor.tracking import on_change
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def cdb(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    yield from open_db(request.param, tmp_path)
+@pytest.fixture
+def cdb(db: Database) -> Database:
+    """The shared two-backend database fixture (conftest.py), named for these tests."""
+    return db
 
 
 def _document(paragraphs: list[str]) -> Document:
