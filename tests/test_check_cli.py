@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli import policy_monitor
 
 from monitor.replay import ReplayServer
 
@@ -22,24 +21,7 @@ def free_port() -> int:
 
 
 def check(urls: Path, db_url: str, *extra: str) -> list[dict[str, object]]:
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "monitor",
-            "check",
-            "--urls",
-            str(urls),
-            "--db",
-            db_url,
-            "--output",
-            "jsonl",
-            *extra,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = policy_monitor("check", "--urls", str(urls), "--db", db_url, "--output", "jsonl", *extra)
     assert proc.returncode == 0, proc.stderr
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
     for line in lines:
@@ -91,13 +73,7 @@ def test_redirect_is_followed_and_recorded_as_a_move(replay: ReplayServer, tmp_p
     db_url = f"sqlite:///{tmp_path}/m.db"
     (line,) = check(urls, db_url)
     assert line["status"] == "new"
-    events = subprocess.run(
-        [sys.executable, "-m", "monitor", "events", "--db", db_url],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout
+    events = policy_monitor("events", "--db", db_url).stdout
     moved = [json.loads(e) for e in events.splitlines()]
     assert [e["kind"] for e in moved] == ["page_moved"]
     assert moved[0]["payload"]["to"] == replay.url(new)
@@ -106,22 +82,8 @@ def test_redirect_is_followed_and_recorded_as_a_move(replay: ReplayServer, tmp_p
 def test_bad_url_file_is_a_clear_error(tmp_path: Path) -> None:
     urls = tmp_path / "urls.txt"
     urls.write_text("https://www.gov.uk/ok\nnot a url\n")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "monitor",
-            "check",
-            "--urls",
-            str(urls),
-            "--db",
-            f"sqlite:///{tmp_path}/x.db",
-            "--output",
-            "jsonl",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
+    proc = policy_monitor(
+        "check", "--urls", str(urls), "--db", f"sqlite:///{tmp_path}/x.db", "--output", "jsonl"
     )
     assert proc.returncode == 2
     assert f"{urls}:2: not an http(s) URL" in proc.stderr
@@ -142,23 +104,7 @@ def test_config_sources_with_feed_discovery(replay: ReplayServer, tmp_path: Path
     db_url = f"sqlite:///{tmp_path}/m.db"
 
     def run() -> dict[str, str]:
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "monitor",
-                "check",
-                "--config",
-                str(cfg),
-                "--db",
-                db_url,
-                "--output",
-                "jsonl",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        proc = policy_monitor("check", "--config", str(cfg), "--db", db_url, "--output", "jsonl")
         assert proc.returncode == 0, proc.stderr
         return by_url([json.loads(line) for line in proc.stdout.splitlines()])
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli import policy_monitor
 
 from monitor.config import load_config, parse_config
 from monitor.errors import ConfigError
@@ -74,21 +73,7 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_cli_reports_config_error_and_exits_2(tmp_path: Path) -> None:
     cfg = tmp_path / "monitor.yml"
     cfg.write_text("sources:\n  - name: govuk\n    kind: govuk\n    schedule: {every_minutes: 0}\n")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "monitor",
-            "check",
-            "--config",
-            str(cfg),
-            "--db",
-            f"sqlite:///{tmp_path}/x.db",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = policy_monitor("check", "--config", str(cfg), "--db", f"sqlite:///{tmp_path}/x.db")
     assert proc.returncode == 2
     assert f"{cfg}:4: sources.0.schedule.every_minutes" in proc.stderr
 

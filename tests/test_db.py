@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cli import policy_monitor
 from sqlalchemy import create_engine
 
 from monitor.db import Database, current_revision, downgrade, ensure_schema, table_names, upgrade
@@ -45,16 +46,8 @@ def test_ensure_schema_is_idempotent(db_url: str) -> None:
 
 
 def test_db_commands(db_url: str) -> None:
-    import subprocess
-    import sys
-
     def run(*args: str) -> str:
-        proc = subprocess.run(
-            [sys.executable, "-m", "monitor", "db", *args, "--db", db_url],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        proc = policy_monitor("db", *args, "--db", db_url)
         assert proc.returncode == 0, proc.stderr
         return proc.stdout.strip()
 
