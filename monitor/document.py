@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+BLOCK_KINDS = ("h", "p", "li", "tr", "meta")
 
 
 @dataclass(frozen=True)
@@ -12,7 +14,10 @@ class Block:
 
     text: str
     section: str = ""
-    kind: str = "p"  # "h", "p", "li", "tr", "meta"
+    kind: str = "p"  # one of BLOCK_KINDS
+
+    def with_text(self, text: str) -> Block:
+        return replace(self, text=text)
 
 
 @dataclass(frozen=True)
@@ -30,12 +35,14 @@ class Document:
     ``meta`` holds structured facts a normaliser found, for example ``title``,
     ``public_updated_at``, ``change_notes`` (list of {"at", "note"}), ``withdrawn``
     (notice text or None) and ``attachments`` (list of {"title", "url", "content_type"}).
+    ``source`` names the registry entry that produced the document.
     """
 
     blocks: list[Block] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
     ignored: list[Ignored] = field(default_factory=list)
     format: str = "text"
+    source: str = ""
 
     @property
     def text(self) -> str:
@@ -44,3 +51,11 @@ class Document:
     @property
     def title(self) -> str:
         return str(self.meta.get("title") or "")
+
+    @property
+    def change_notes(self) -> list[dict[str, str]]:
+        return list(self.meta.get("change_notes") or [])
+
+    @property
+    def attachments(self) -> list[dict[str, str]]:
+        return list(self.meta.get("attachments") or [])

@@ -1,48 +1,100 @@
 """Turn raw fetched bytes into a :class:`~monitor.document.Document`.
 
-The format is chosen from the content type, the file name or by sniffing the body.
+A *source* normaliser (picked by URL host, file name, content type or sniffing, or named with
+``kind``) extracts the main content as blocks; then its registered noise *steps* run in order.
 """
 
 from __future__ import annotations
 
-import json
+from urllib.parse import urlsplit
 
-from monitor.document import Document
-from monitor.normalise.html import html_to_document
-from monitor.normalise.text import decode, text_to_document
+import monitor.normalise.govuk_api
+import monitor.normalise.html
+import monitor.normalise.steps
+import monitor.normalise.text  # noqa: F401  (importing registers the sources and steps)
+from monitor.document import Document, Ignored
+from monitor.normalise.registry import SOURCES, STEPS, features, run_steps, source, step
 
-__all__ = ["detect_format", "normalise"]
+__all__ = [
+    "SOURCES",
+    "STEPS",
+    "detect_format",
+    "features",
+    "normalise",
+    "pick_kind",
+    "source",
+    "step",
+]
+
+_HTML_BY_HOST = (
+    ("gov.uk", "govuk-html"),
+    ("england.nhs.uk", "nhs-england-html"),
+    ("longtermplan.nhs.uk", "nhs-england-html"),
+    ("nice.org.uk", "nice-html"),
+)
 
 
 def detect_format(body: bytes, content_type: str = "", filename: str = "") -> str:
-    """Return "html", "json" or "text" for a body."""
+    """Return "html", "json", "markdown", "yaml" or "text" for a body."""
     ct = content_type.lower()
-    name = filename.lower()
-    if "html" in ct or name.endswith((".html", ".htm")):
+    name = (filename or "").lower().split("?")[0]
+    if name.endswith((".html", ".htm")) or "html" in ct:
         return "html"
-    if "json" in ct or name.endswith(".json"):
+    if name.endswith(".json") or "json" in ct:
         return "json"
-    if name.endswith((".md", ".txt", ".yml", ".yaml")) or ct.startswith("text/plain"):
+    if name.endswith((".md", ".markdown")) or "markdown" in ct:
+        return "markdown"
+    if name.endswith((".yml", ".yaml")) or "yaml" in ct:
+        return "yaml"
+    if name.endswith(".txt") or ct.startswith("text/plain"):
         return "text"
-    head = body[:2048].lstrip().lower()
-    if head.startswith((b"<!doctype html", b"<html")) or b"<body" in head:
+    head = body[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith((b"<!doctype html", b"<html")) or b"<body" in head or b"<div" in head:
         return "html"
-    if head.startswith(b"{"):
+    if head.startswith((b"{", b"[")):
         return "json"
     return "text"
 
 
-def normalise(
-    body: bytes, *, url: str = "", content_type: str = "", filename: str = ""
-) -> Document:
-    """Normalise a page body of any supported format."""
-    fmt = detect_format(body, content_type, filename)
+def pick_kind(body: bytes, url: str = "", content_type: str = "", filename: str = "") -> str:
+    """Choose the registered source normaliser for a body."""
+    if body[:5] == b"%PDF-" and "attachment" in SOURCES:
+        # PDFs are read by the attachment source when that module is loaded.
+        return "attachment"
+    fmt = detect_format(body, content_type, filename or urlsplit(url).path)
+    host = (urlsplit(url).hostname or "").lower()
     if fmt == "html":
-        return html_to_document(body, url=url)
+        for suffix, kind in _HTML_BY_HOST:
+            if host == suffix or host.endswith("." + suffix):
+                return kind
+        head = body[:4096]
+        if b"govuk-template" in head or b"govuk-frontend" in head:
+            return "govuk-html"
+        return "html"
     if fmt == "json":
-        try:
-            data = json.loads(decode(body))
-        except ValueError:
-            return text_to_document(decode(body))
-        return text_to_document(json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False))
-    return text_to_document(decode(body))
+        return "govuk-api" if b'"details"' in body and b'"base_path"' in body else "json"
+    return fmt
+
+
+def normalise(
+    body: bytes,
+    *,
+    url: str = "",
+    content_type: str = "",
+    filename: str = "",
+    kind: str | None = None,
+    steps: tuple[str, ...] | list[str] | None = None,
+) -> Document:
+    """Normalise a page body; ``kind`` names a source normaliser, ``steps`` overrides its steps."""
+    chosen = kind or pick_kind(body, url, content_type, filename)
+    try:
+        src = SOURCES[chosen]
+    except KeyError:
+        raise ValueError(f"unknown normaliser {chosen!r}; known: {sorted(SOURCES)}") from None
+    try:
+        doc = src.fn(body, url)
+    except (ValueError, UnicodeError) as exc:
+        # A body that does not parse as its declared format is still worth reading as text.
+        doc = SOURCES["text"].fn(body, url)
+        doc.ignored.append(Ignored(f"not valid {chosen} ({type(exc).__name__}); read as text", ""))
+    return run_steps(doc, src.steps if steps is None else steps)

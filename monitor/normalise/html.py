@@ -1,63 +1,286 @@
-"""HTML normalisation: keep the main content as blocks, drop page chrome."""
+"""HTML sources: keep the main content of a page as blocks and drop its chrome.
+
+One generic extractor is configured per site by a :class:`Profile`: where the main content
+lives and which regions inside it are navigation or page tools.
+"""
 
 from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
 
 import lxml.html
 from lxml import etree
 
 from monitor.document import Block, Document, Ignored
-from monitor.normalise.text import clean_line, decode
+from monitor.normalise.registry import source
+from monitor.normalise.text import (
+    TEXT_STEPS,
+    clean_line,
+    decode,
+    is_attachment_url,
+    markdown_to_document,
+)
 
-_DROP_TAGS = ("script", "style", "noscript", "template", "svg", "iframe", "form")
-_CHROME_TAGS = ("nav", "header", "footer", "aside")
-_BLOCK_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "tr", "dt", "dd", "blockquote"}
-_MAIN_XPATHS = ("//main", "//*[@id='content']", "//article", "//body")
+_DROP_TAGS = ("script", "style", "noscript", "template", "svg", "iframe", "form", "button")
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_BLOCK_TAGS = _HEADINGS | {"p", "li", "tr", "dt", "dd", "blockquote", "figcaption", "caption"}
+_CONTAINERS = ("div", "section", "article", "td")
+_TAG = re.compile(r"<[a-zA-Z][^>]*>")
+_TITLE_SUFFIX = re.compile(r"\s*[-|–]\s*(GOV\.UK|NHS England|NICE)\s*$", re.I)
+_WITHDRAWN = re.compile(r"\bthis (?:\w+ )?(?:was|has been) withdrawn on\b.*", re.I)
 
 
-def _main_element(root: etree._Element) -> etree._Element:
-    for xp in _MAIN_XPATHS:
+@dataclass(frozen=True)
+class Rule:
+    """Elements that are page chrome: by tag, exact class token, class/id substring or role."""
+
+    reason: str
+    tags: frozenset[str] = frozenset()
+    classes: frozenset[str] = frozenset()
+    contains: tuple[str, ...] = ()
+    roles: frozenset[str] = frozenset()
+
+    def matches(self, el: Any, tokens: list[str], ident: str) -> bool:
+        if el.tag in self.tags:
+            # A <header> holding the page's h1 is the article title, not site chrome.
+            return not (el.tag == "header" and el.find(".//h1") is not None)
+        if self.classes and not self.classes.isdisjoint(tokens):
+            return True
+        if self.roles and el.get("role") in self.roles:
+            return True
+        return any(c in ident or any(c in t for t in tokens) for c in self.contains)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Where a site's main content is, and which regions are chrome (first matching rule wins)."""
+
+    main: tuple[str, ...]
+    rules: tuple[Rule, ...]
+
+
+def _rule(reason: str, classes: str = "", **kw: Any) -> Rule:
+    return Rule(reason, classes=frozenset(classes.split()), **kw)
+
+
+_COMMON = (
+    Rule("cookie banner", contains=("cookie-banner", "cookie-message", "cookie")),
+    Rule("page chrome", tags=frozenset({"header", "footer", "nav", "aside"})),
+    Rule("page chrome", roles=frozenset({"navigation", "banner", "contentinfo"})),
+    _rule("navigation", "breadcrumb breadcrumbs skip-link govuk-skip-link"),
+)
+GENERIC = Profile(("//main", "//*[@id='content']", "//article", "//body"), _COMMON)
+GOVUK = Profile(
+    ("//main[@id='content']", "//main", "//*[@id='content']", "//body"),
+    (
+        _rule(
+            "navigation",
+            "govuk-breadcrumbs gem-c-breadcrumbs gem-c-contextual-sidebar gem-c-related-navigation "
+            "gem-c-contents-list gem-c-step-nav-header gem-c-pagination govuk-pagination",
+        ),
+        _rule(
+            "page tools",
+            "gem-c-print-link gem-c-single-page-notification-button gem-c-feedback "
+            "gem-c-share-links",
+        ),
+        _rule("publication metadata", "gem-c-metadata app-c-published-dates gem-c-published-dates"),
+        Rule("publication metadata", contains=("full-history",)),
+        *_COMMON,
+    ),
+)
+NHS_ENGLAND = Profile(
+    ("//*[@id='main-content']", "//main", "//article", "//*[@id='content']", "//body"),
+    (
+        _rule("page tools", "nhsuk-breadcrumb sharing share-this"),
+        _rule("navigation", "related-content nhsuk-related-nav"),
+        _rule("publication metadata", "page-meta nhsuk-review-date publication-date"),
+        *_COMMON,
+    ),
+)
+NICE = Profile(
+    (
+        "//*[@id='content-start']",
+        "//main",
+        "//*[contains(@class, 'chapter')]",
+        "//article",
+        "//body",
+    ),
+    (
+        _rule("publication metadata", "page-header__metadata published-date"),
+        _rule("navigation", "stacked-nav in-page-nav prev-next"),
+        *_COMMON,
+    ),
+)
+
+
+def _first(root: Any, xpaths: tuple[str, ...]) -> Any:
+    for xp in xpaths:
         found = root.xpath(xp)
         if found:
             return found[0]
     return root
 
 
-def html_to_document(body: bytes, *, url: str = "") -> Document:
-    """Extract headings, paragraphs, list items and table rows from an HTML page."""
+def _prune(el: Any, rules: tuple[Rule, ...], ignored: list[Ignored]) -> None:
+    """Drop chrome below ``el`` in one walk, not descending into what is dropped."""
+    for child in list(el):
+        if not isinstance(child.tag, str):
+            continue
+        cls = child.get("class")
+        tokens = cls.split() if cls else []
+        ident = child.get("id") or ""
+        rule = next((r for r in rules if r.matches(child, tokens, ident)), None)
+        if rule is None:
+            _prune(child, rules, ignored)
+        else:
+            ignored.append(Ignored(rule.reason, clean_line(child.text_content())[:200]))
+            child.drop_tree()
+
+
+def _row_text(tr: Any) -> str:
+    cells = [clean_line(c.text_content()) for c in tr if c.tag in ("td", "th")]
+    return " | ".join(c for c in cells if c)
+
+
+def element_blocks(main: Any, section: str = "") -> list[Block]:
+    """Headings, paragraphs, list items and table rows under ``main``, in document order."""
+    for br in main.iter("br"):
+        br.tail = "\n" + (br.tail or "")
+    blocks: list[Block] = []
+    current = [section]
+
+    def walk(el: Any) -> None:
+        for child in el:
+            tag = child.tag
+            if not isinstance(tag, str):
+                continue
+            if tag in _BLOCK_TAGS:
+                line = _row_text(child) if tag == "tr" else clean_line(child.text_content())
+                if not line:
+                    continue
+                if tag in _HEADINGS:
+                    current[0] = line
+                    blocks.append(Block(line, line, "h"))
+                else:
+                    blocks.append(Block(line, current[0], tag if tag in ("li", "tr") else "p"))
+                continue
+            if tag in _CONTAINERS and (child.text or "").strip() and not _has_block(child):
+                # Loose text directly in a container (common in WordPress) is a paragraph too.
+                line = clean_line(child.text_content())
+                if line:
+                    blocks.append(Block(line, current[0], "p"))
+                continue
+            walk(child)
+
+    if (main.text or "").strip() and not _has_block(main):
+        line = clean_line(main.text_content())
+        return [Block(line, section, "p")] if line else []
+    walk(main)
+    return blocks
+
+
+def _has_block(el: Any) -> bool:
+    return any(d.tag in _BLOCK_TAGS for d in el.iterdescendants())
+
+
+def _attachments(main: Any) -> list[dict[str, str]]:
+    out: list[dict[str, str]] = []
+    for a in main.iter("a"):
+        href = a.get("href") or ""
+        if href and is_attachment_url(href):
+            out.append({"title": clean_line(a.text_content()), "url": href, "content_type": ""})
+    return out
+
+
+def fragment_blocks(html: str, section: str = "") -> list[Block]:
+    """Blocks from an HTML fragment (e.g. a Content API ``body``)."""
+    if not html.strip():
+        return []
+    if not _TAG.search(html):
+        # Govspeak/Markdown source rather than rendered HTML.
+        return [
+            Block(b.text, section if b.kind != "h" else b.text, b.kind)
+            for b in markdown_to_document(html).blocks
+        ]
+    try:
+        root = lxml.html.fragment_fromstring(html, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return []
+    etree.strip_elements(root, *_DROP_TAGS, with_tail=False)
+    return element_blocks(root, section)
+
+
+def html_to_document(
+    body: bytes, url: str = "", profile: Profile = GENERIC, name: str = "html"
+) -> Document:
+    """Extract the main content of an HTML page according to ``profile``."""
     text = decode(body)
     if not text.strip():
-        return Document(format="html")
+        return Document(format="html", source=name, meta={"url": url, "title": ""})
     try:
         root = lxml.html.document_fromstring(text)
     except (etree.ParserError, ValueError):
-        return Document(format="html", ignored=[Ignored("unparseable HTML", text[:200])])
+        return Document(
+            format="html", source=name, ignored=[Ignored("unparseable HTML", text[:200])]
+        )
+    title = _TITLE_SUFFIX.sub("", clean_line(root.findtext(".//title") or ""))
+    meta: dict[str, Any] = {"title": title, "url": url}
     ignored: list[Ignored] = []
-    title = clean_line(root.findtext(".//title") or "")
     etree.strip_elements(root, *_DROP_TAGS, with_tail=False)
-    for el in root.xpath("//*[contains(@class,'cookie') or contains(@id,'cookie')]"):
-        ignored.append(Ignored("cookie banner", clean_line(el.text_content())[:200]))
-        el.drop_tree()
-    for tag in _CHROME_TAGS:
-        for el in root.iter(tag):
-            if el.getparent() is not None:
-                ignored.append(Ignored(f"page {tag}", clean_line(el.text_content())[:200]))
-                el.drop_tree()
-    main = _main_element(root)
-    blocks: list[Block] = []
-    section = ""
-    for el in main.iter(*_BLOCK_TAGS):
-        if any(anc.tag in _BLOCK_TAGS for anc in el.iterancestors()) and el.tag != "tr":
-            continue
-        if el.tag == "tr":
-            cells = [clean_line(c.text_content()) for c in el.iter("td", "th")]
-            line = " | ".join(c for c in cells if c)
-        else:
-            line = clean_line(el.text_content())
-        if not line:
-            continue
-        if el.tag in {"h1", "h2", "h3", "h4", "h5", "h6"}:
-            section = line
-            blocks.append(Block(line, section, "h"))
-        else:
-            blocks.append(Block(line, section, "li" if el.tag == "li" else el.tag))
-    return Document(blocks=blocks, meta={"title": title, "url": url}, ignored=ignored, format="html")
+    main = _first(root, profile.main)
+    notes = _change_history(root)
+    if notes:
+        meta["change_notes"] = notes
+    body_el = root.find("body")
+    _prune(body_el if body_el is not None else root, profile.rules, ignored)
+    attachments = _attachments(main)
+    if attachments:
+        meta["attachments"] = attachments
+    blocks = element_blocks(main)
+    withdrawn = next((m.group(0) for b in blocks[:8] if (m := _WITHDRAWN.search(b.text))), None)
+    if withdrawn:
+        meta["withdrawn"] = withdrawn
+    if not title and blocks:
+        meta["title"] = next((b.text for b in blocks if b.kind == "h"), "")
+    return Document(blocks=blocks, meta=meta, ignored=ignored, format="html", source=name)
+
+
+def _change_history(root: Any) -> list[dict[str, str]]:
+    """GOV.UK 'Full page history' entries, oldest first."""
+    notes: list[dict[str, str]] = []
+    for item in root.xpath(
+        "//*[@id='full-history']//li | //*[contains(@class, 'app-c-published-dates__change-item')]"
+    ):
+        when = item.find(".//time")
+        at = (when.get("datetime") or clean_line(when.text_content())) if when is not None else ""
+        note = clean_line(item.text_content())
+        if when is not None:
+            note = clean_line(note.replace(clean_line(when.text_content()), "", 1))
+        notes.append({"at": at, "note": note})
+    return sorted(notes, key=lambda n: n["at"])
+
+
+@source("html", TEXT_STEPS)
+def html_source(body: bytes, url: str) -> Document:
+    """Any HTML page: main/article/#content, without header, footer, navigation or cookie banner."""
+    return html_to_document(body, url, GENERIC, "html")
+
+
+@source("govuk-html", TEXT_STEPS)
+def govuk_html_source(body: bytes, url: str) -> Document:
+    """GOV.UK HTML page: main content; metadata, contents list and page tools dropped."""
+    return html_to_document(body, url, GOVUK, "govuk-html")
+
+
+@source("nhs-england-html", TEXT_STEPS)
+def nhs_england_source(body: bytes, url: str) -> Document:
+    """NHS England WordPress page: the article body without sharing and review-date widgets."""
+    return html_to_document(body, url, NHS_ENGLAND, "nhs-england-html")
+
+
+@source("nice-html", TEXT_STEPS)
+def nice_source(body: bytes, url: str) -> Document:
+    """NICE guidance page or chapter: the chapter content without in-page navigation."""
+    return html_to_document(body, url, NICE, "nice-html")

@@ -1,0 +1,589 @@
+"""Evaluate change intelligence on the real page histories in ``../shared/corpus``.
+
+Every consecutive pair of versions is labelled by simple, transparent rules that do not use the
+extractor code (their own regexes below), then run through ``policy-monitor compare --batch``
+(the real command, so its speed is measured too) and scored.
+
+Run from the repository root::
+
+    .venv/bin/python bench/evaluate_changes.py            # prints a table
+    .venv/bin/python bench/evaluate_changes.py --json     # machine-readable figures
+
+Labelling rules
+---------------
+* visible text of a travel-advice page = the Markdown minus the "Still current at", "Updated" and
+  "Latest update" metadata entries, with link targets removed, reduced to lower-case letters and
+  digits.  Other series use the raw file reduced the same way (YAML ``href:`` and ``url:``
+  lines are link targets too and are removed).
+* NOISE: the visible text of both versions is equal and (travel advice) the "Latest update"
+  change note is unchanged.  An alert here is a false alert.  The two page-store pairs that
+  differ only by a history-mode banner or title capitalisation are NOISE too.
+* CHANGE-NOTE: visible text equal but the "Latest update" note changed (a new GOV.UK change note
+  shown on this page; the issue counts it as a major update that should be reported).
+* SUBSTANTIVE: visible text differs and the new country change note in versions.json names this
+  page ("... ('Safety and security' page)"), or (other series) every version is a human commit
+  whose visible text differs.
+* OTHER-EDIT: visible text differs but the change note names another page; no ground truth,
+  reported as an alert rate only.
+* FUNDING: the multiset of sterling amounts found by LABEL_MONEY differs between versions.
+* DEADLINE: the multiset of date expressions found by LABEL_DATE differs between versions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus"
+
+_META = re.compile(r"^(Still current at|Updated|Latest update):?\s*\n:\s+.*$", re.M)
+_NOTE = re.compile(r"^Latest update:?\s*\n:\s+(.*)$", re.M)
+_LINK_TARGET = re.compile(r"\]\([^)]*\)")
+_YAML_HREF = re.compile(r"^\s*-?\s*(?:href|url):.*$", re.M)
+_SQUASH = re.compile(r"[\W_]+")
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+LABEL_MONEY = re.compile(r"£\s?(\d[\d,]*(?:\.\d+)?)\s?(bn|billion|m|million|k)?\b", re.I)
+LABEL_DATE = re.compile(
+    rf"\b\d{{1,2}} (?:{_MONTHS}) \d{{4}}\b|\b(?:{_MONTHS}) (?:\d{{1,2}}, )?\d{{4}}\b|\b20\d\d/\d\d\b"
+    rf"|\b20\d\d to 20\d\d\b|\b(?:spring|summer|autumn|winter) 20\d\d\b|\b\d{{4}}-\d\d-\d\d\b",
+    re.I,
+)
+_SCALE = {"k": 1e3, "m": 1e6, "million": 1e6, "bn": 1e9, "billion": 1e9}
+
+
+def visible(text: str, travel: bool) -> str:
+    if travel:
+        text = _META.sub("", text)
+    return _YAML_HREF.sub("", _LINK_TARGET.sub("]", text))
+
+
+def squash(text: str) -> str:
+    return _SQUASH.sub("", text).lower()
+
+
+def money(text: str) -> Counter[float]:
+    return Counter(
+        float(m.group(1).replace(",", "")) * _SCALE.get((m.group(2) or "").lower(), 1.0)
+        for m in LABEL_MONEY.finditer(text)
+    )
+
+
+def dates(text: str) -> Counter[str]:
+    return Counter(" ".join(m.group(0).lower().split()) for m in LABEL_DATE.finditer(text))
+
+
+@dataclass
+class Pair:
+    ident: str
+    old: Path
+    new: Path
+    url: str
+    label: str
+    funding: bool
+    deadline: bool
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+def _label_pair(ident: str, old: Path, new: Path, url: str, travel: bool, names_page: bool) -> Pair:
+    a, b = (
+        old.read_text(encoding="utf-8", errors="replace"),
+        new.read_text(encoding="utf-8", errors="replace"),
+    )
+    va, vb = visible(a, travel), visible(b, travel)
+    same = squash(va) == squash(vb)
+    note_a, note_b = _NOTE.search(a), _NOTE.search(b)
+    note_changed = (note_a.group(1) if note_a else None) != (note_b.group(1) if note_b else None)
+    if same:
+        label = "change-note" if note_changed else "noise"
+    else:
+        label = "substantive" if names_page else "other-edit"
+    return Pair(ident, old, new, url, label, money(va) != money(vb), dates(va) != dates(vb))
+
+
+# Page-store pairs whose only difference the corpus README documents as publisher-generated.
+KNOWN_NOISE = {
+    "govuk/page-excerpts/hsccs-expert-panel-mental-health-evaluation-government-response": "history-mode banner added (README); the later excerpt is also cut off earlier",
+}
+
+
+def _fold(s: str) -> str:
+    return s.replace("\u2018", "'").replace("\u2019", "'").lower()
+
+
+def collect(corpus: Path) -> list[Pair]:
+    pairs: list[Pair] = []
+    travel_root = corpus / "govuk" / "foreign-travel-advice"
+    for vfile in sorted(travel_root.glob("*/*/versions.json")):
+        meta = json.loads(vfile.read_text())
+        versions = meta["versions"]
+        page_title = vfile.parent.name.replace("-", " ")
+        for va, vb in pairwise(versions):
+            note = _fold(vb.get("country_update_reason") or "")
+            names = page_title in note and va.get("country_update_date") != vb.get(
+                "country_update_date"
+            )
+            ident = f"travel/{vfile.parent.parent.name}/{vfile.parent.name}/{vb['file']}"
+            pairs.append(
+                _label_pair(
+                    ident,
+                    vfile.parent / va["file"],
+                    vfile.parent / vb["file"],
+                    meta.get("page_url", ""),
+                    True,
+                    names,
+                )
+            )
+    others = [
+        *sorted((corpus / "govuk" / "coronavirus-hub-pages").glob("*/versions.json")),
+        corpus / "govuk" / "bank-holidays-json" / "versions.json",
+        *sorted((corpus / "nhs-england" / "page-excerpts").glob("*/versions.json")),
+        *sorted((corpus / "govuk" / "page-excerpts").glob("*/versions.json")),
+        *sorted((corpus / "fullfact").glob("*/*/versions.json")),
+    ]
+    for vfile in others:
+        if not vfile.exists():
+            continue
+        meta = json.loads(vfile.read_text())
+        versions = meta["versions"]
+        for va, vb in pairwise(versions):
+            ident = f"{vfile.parent.relative_to(corpus)}/{vb['file']}"
+            if str(vfile.parent.relative_to(corpus)) in KNOWN_NOISE:
+                pairs.append(
+                    Pair(
+                        ident,
+                        vfile.parent / va["file"],
+                        vfile.parent / vb["file"],
+                        "",
+                        "noise",
+                        False,
+                        False,
+                    )
+                )
+                continue
+            pairs.append(
+                _label_pair(
+                    ident,
+                    vfile.parent / va["file"],
+                    vfile.parent / vb["file"],
+                    meta.get("page_url", ""),
+                    False,
+                    True,
+                )
+            )
+    return pairs
+
+
+_YEAR_PAIR = re.compile(r"\b(20\d\d)/(\d\d)\b")
+_YEAR = re.compile(r"\b(19|20)(\d\d)\b")
+_NEUTRAL = re.compile(r"\b(should|must|will|can)\b")
+_NEUTRAL_SWAP = {"should": "must", "must": "should", "will": "may", "can": "may"}
+
+
+def _double(num: str) -> str:
+    """Twice the written amount, keeping its style ("2,500" -> "5,000", "2.3" -> "4.6")."""
+    value = float(num.replace(",", "")) * 2
+    if "." in num:
+        return f"{value:.{len(num.split('.')[1])}f}"
+    return f"{int(value):,}" if "," in num else str(int(value))
+
+
+def _later(date_text: str) -> str:
+    """The same date expression one year later ("2023/24" -> "2024/25")."""
+    if _YEAR_PAIR.search(date_text):
+        return _YEAR_PAIR.sub(
+            lambda m: f"{int(m.group(1)) + 1}/{int(m.group(2)) + 1:02d}", date_text
+        )
+    return _YEAR.sub(lambda m: str(int(m.group(0)) + 1), date_text)
+
+
+def _bases(corpus: Path) -> list[Path]:
+    """Real documents to edit: the newest version of each series, plus single documents."""
+    out: list[Path] = []
+    for vfile in sorted(corpus.glob("govuk/**/versions.json")):
+        files = [v["file"] for v in json.loads(vfile.read_text())["versions"]]
+        if files and not vfile.parent.name.startswith("bank-holidays"):
+            out.append(vfile.parent / files[-1])
+    out += sorted(corpus.glob("govuk/content-api-examples/*/*.json"))
+    for pattern in (
+        "nhs-england/page-excerpts/*/*.txt",
+        "seed-documents/*.txt",
+        "parliament/**/*.txt",
+    ):
+        out += sorted(corpus.glob(pattern))
+    return [p for p in out if p.suffix in {".md", ".txt", ".yml", ".json"}]
+
+
+_TOKEN_START = re.compile(r"[\s\"'(<>]")
+
+
+def _in_url(text: str, pos: int) -> bool:
+    """True inside a URL or an HTML tag (attribute values are not text a reader sees)."""
+    before = text[max(0, pos - 2000) : pos]
+    if before.rfind("<") > before.rfind(">"):
+        return True
+    token = _TOKEN_START.split(before[-300:])[-1]
+    return "/" in token or "=" in token
+
+
+def _edit_sites(text: str) -> list[tuple[str, int, int, str]]:
+    """(kind, start, end, replacement) for one amount, one date and one modal verb, where found.
+
+    Values inside URLs are skipped: they are not text a reader sees.
+    """
+    out: list[tuple[str, int, int, str]] = []
+    m = next(
+        (
+            x
+            for x in LABEL_MONEY.finditer(text)
+            if x.group(1)[0] != "0" and not _in_url(text, x.start())
+        ),
+        None,
+    )
+    if m:
+        out.append(("funding", m.start(1), m.end(1), _double(m.group(1))))
+    d = next(
+        (
+            x
+            for x in LABEL_DATE.finditer(text)
+            if not _in_url(text, x.start()) and _later(x.group(0)) != x.group(0)
+        ),
+        None,
+    )
+    if d:
+        out.append(("deadline", d.start(), d.end(), _later(d.group(0))))
+    n = next((x for x in _NEUTRAL.finditer(text) if not _in_url(text, x.start())), None)
+    if n:
+        out.append(("neutral", n.start(), n.end(), _NEUTRAL_SWAP[n.group(1)]))
+    return out
+
+
+def synthetic(corpus: Path, out_dir: Path) -> list[Pair]:
+    """Edited copies of real documents whose label is known by construction.
+
+    Each base document yields up to three pairs: one amount doubled (funding), one date moved a
+    year later (deadline, slipped) and one modal verb swapped (neither).  JSON items are edited
+    inside ``details.body`` only, the part of a Content API item a reader sees.
+    """
+    pairs: list[Pair] = []
+    for n, base in enumerate(_bases(corpus)):
+        raw = base.read_text(encoding="utf-8", errors="replace")
+        data: Any = None
+        if base.suffix == ".json":
+            data = json.loads(raw)
+            body = (data.get("details") or {}).get("body") if isinstance(data, dict) else None
+            if not isinstance(body, str):
+                continue
+            text = body
+        else:
+            text = raw
+        for kind, start, end, repl in _edit_sites(text):
+            edited = text[:start] + repl + text[end:]
+            if data is not None:
+                new_data = json.loads(raw)
+                new_data["details"]["body"] = edited
+                new_raw = json.dumps(new_data, ensure_ascii=False)
+                old_raw = json.dumps(data, ensure_ascii=False)
+            else:
+                new_raw, old_raw = edited, raw
+            if kind in ("funding", "deadline") and travel_meta_line(old_raw, start):
+                continue
+            old_path = out_dir / f"{n}-{kind}-old{base.suffix}"
+            new_path = out_dir / f"{n}-{kind}-new{base.suffix}"
+            old_path.write_text(old_raw, encoding="utf-8")
+            new_path.write_text(new_raw, encoding="utf-8")
+            pairs.append(
+                Pair(
+                    f"synthetic/{kind}/{base.relative_to(corpus)}",
+                    old_path,
+                    new_path,
+                    "",
+                    f"synthetic-{kind}",
+                    kind == "funding",
+                    kind == "deadline",
+                )
+            )
+    return pairs
+
+
+def travel_meta_line(text: str, pos: int) -> bool:
+    """True when ``pos`` falls in a travel-advice metadata entry (dates there are not content)."""
+    return any(m.start() <= pos < m.end() for m in _META.finditer(text))
+
+
+def _command() -> list[str]:
+    exe = ROOT / ".venv" / "bin" / "policy-monitor"
+    if exe.exists():
+        return [str(exe), "compare"]
+    return [sys.executable, "-m", "monitor.compare"]
+
+
+def run(pairs: list[Pair]) -> float:
+    """Run the real batch command over every pair; returns wall seconds."""
+    tmp = Path(tempfile.mkdtemp(prefix="evalchg-"))
+    try:
+        jl = tmp / "pairs.jsonl"
+        with jl.open("w") as fh:
+            for p in pairs:
+                fh.write(
+                    json.dumps({"id": p.ident, "old": str(p.old), "new": str(p.new), "url": p.url})
+                    + "\n"
+                )
+        t0 = time.perf_counter()
+        out = subprocess.run(
+            [*_command(), "--batch", str(jl), "--json"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        elapsed = time.perf_counter() - t0
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    by_id = {p.ident: p for p in pairs}
+    for line in out.stdout.splitlines():
+        rec = json.loads(line)
+        by_id[rec["id"]].result = rec
+    return elapsed
+
+
+def _analyse_detailed(paths: tuple[str, str]) -> dict[str, Any]:
+    from monitor.compare import compare_files
+
+    result = compare_files(*paths)
+    out = result.to_json()
+    out["details"] = [{"kind": c.kind, **c.details} for c in result.changes]
+    return out
+
+
+def run_library(pairs: list[Pair]) -> None:
+    """Analyse pairs in-process (with change details, which the JSON contract leaves out)."""
+    sys.path.insert(0, str(ROOT))
+    with ProcessPoolExecutor() as pool:
+        for p, res in zip(
+            pairs,
+            pool.map(_analyse_detailed, [(str(p.old), str(p.new)) for p in pairs], chunksize=16),
+            strict=True,
+        ):
+            p.result = res
+
+
+def _kinds(p: Pair) -> set[str]:
+    return {c["kind"] for c in p.result.get("changes", [])}
+
+
+def _prf(pairs: list[Pair], truth: str, kind: str) -> dict[str, Any]:
+    tp = sum(1 for p in pairs if getattr(p, truth) and kind in _kinds(p))
+    fp = sum(1 for p in pairs if not getattr(p, truth) and kind in _kinds(p))
+    fn = sum(1 for p in pairs if getattr(p, truth) and kind not in _kinds(p))
+    return {
+        "labelled": tp + fn,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "recall": round(tp / (tp + fn), 4) if tp + fn else None,
+        "precision": round(tp / (tp + fp), 4) if tp + fp else None,
+    }
+
+
+def score(pairs: list[Pair], elapsed: float) -> dict[str, Any]:
+    errors = [p for p in pairs if "error" in p.result or not p.result]
+    by_label: dict[str, list[Pair]] = {}
+    for p in pairs:
+        by_label.setdefault(p.label, []).append(p)
+
+    def rate(label: str) -> dict[str, Any]:
+        group = by_label.get(label, [])
+        alerts = sum(1 for p in group if p.result.get("meaningful"))
+        return {
+            "pairs": len(group),
+            "alerts": alerts,
+            "rate": round(alerts / len(group), 4) if group else None,
+        }
+
+    travel = [p for p in pairs if p.ident.startswith("travel/")]
+    return {
+        "pairs": len(pairs),
+        "errors": len(errors),
+        "batch_seconds": round(elapsed, 2),
+        "travel_pairs": len(travel),
+        "noise_false_alert": rate("noise"),
+        "substantive_recall": rate("substantive"),
+        "change_note_recall": rate("change-note"),
+        "other_edit_alert_rate": rate("other-edit"),
+        "funding": _prf(pairs, "funding", "funding"),
+        "deadline": _prf(pairs, "deadline", "deadline"),
+    }
+
+
+def score_synthetic(pairs: list[Pair]) -> dict[str, Any]:
+    """Precision/recall on edited copies, plus whether the normalised values are right."""
+    funding_ok = deadline_ok = 0
+    for p in pairs:
+        details = p.result.get("details", [])
+        if p.label == "synthetic-funding":
+            funding_ok += any(
+                d["kind"] == "funding"
+                and d["before_gbp"]
+                and d["after_gbp"]
+                and abs(d["after_gbp"] - 2 * d["before_gbp"]) < 0.01 * d["after_gbp"]
+                for d in details
+            )
+        if p.label == "synthetic-deadline":
+            deadline_ok += any(
+                d["kind"] == "deadline" and d["direction"] == "slipped" for d in details
+            )
+    n_f = sum(p.label == "synthetic-funding" for p in pairs)
+    n_d = sum(p.label == "synthetic-deadline" for p in pairs)
+    neutral = [p for p in pairs if p.label == "synthetic-neutral"]
+    return {
+        "pairs": len(pairs),
+        "funding": _prf(pairs, "funding", "funding"),
+        "funding_value_doubled": {
+            "of": n_f,
+            "correct": funding_ok,
+            "rate": round(funding_ok / n_f, 4) if n_f else None,
+        },
+        "deadline": _prf(pairs, "deadline", "deadline"),
+        "deadline_direction_slipped": {
+            "of": n_d,
+            "correct": deadline_ok,
+            "rate": round(deadline_ok / n_d, 4) if n_d else None,
+        },
+        "neutral_edit_alert_rate": round(
+            sum(bool(p.result.get("meaningful")) for p in neutral) / len(neutral), 4
+        )
+        if neutral
+        else None,
+    }
+
+
+def mirror_eval(bench_dir: Path, n: int = 1000, seed: int = 42) -> dict[str, Any] | None:
+    """Score the shared gov.uk-like mirror's revision 0 -> 1 (ground truth from the mirror).
+
+    Times normalise + analyse per changed page (HTML pages of 20-200 KB, mean about 80 KB).
+    """
+    path = bench_dir / "mirror.py"
+    if not path.exists():
+        return None
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("shared_mirror", path)
+    assert spec and spec.loader
+    mirror = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mirror)
+    from monitor.change import analyse
+    from monitor.normalise import normalise
+
+    corpus = mirror.Corpus(n, seed=seed)
+    truth = corpus.truth(0, 1)
+    s0, s1 = corpus.states(0), corpus.states(1)
+    counts: Counter[str] = Counter()
+    seconds = 0.0
+    sizes = 0
+    for i in truth["substantive"] + truth["noise_only"]:
+        a, b = corpus.render(i, s0[i]), corpus.render(i, s1[i])
+        url = f"https://www.gov.uk/page/{i}"
+        t0 = time.perf_counter()
+        result = analyse(normalise(a, url=url), normalise(b, url=url))
+        seconds += time.perf_counter() - t0
+        sizes += len(b)
+        kinds = {c.kind for c in result.changes}
+        if i in truth["noise_only"]:
+            counts["noise"] += 1
+            counts["noise_alerts"] += result.meaningful
+        else:
+            counts["substantive"] += 1
+            counts["substantive_alerts"] += result.meaningful
+            for edit in truth["kinds"][str(i)]:
+                want = {"money": "funding", "date": "deadline"}.get(edit)
+                if want:
+                    counts[f"{want}_labelled"] += 1
+                    counts[f"{want}_found"] += want in kinds
+        for kind in ("funding", "deadline"):
+            expect = any(
+                {"money": "funding", "date": "deadline"}.get(e) == kind
+                for e in truth["kinds"].get(str(i), [])
+            )
+            counts[f"{kind}_false"] += kind in kinds and not expect
+    pages = counts["noise"] + counts["substantive"]
+    return {
+        "pages_compared": pages,
+        "mean_page_kb": round(sizes / pages / 1024, 1) if pages else None,
+        "ms_per_page_pair": round(1000 * seconds / pages, 2) if pages else None,
+        "noise_false_alert": f"{counts['noise_alerts']}/{counts['noise']}",
+        "substantive_recall": f"{counts['substantive_alerts']}/{counts['substantive']}",
+        "funding_recall": f"{counts['funding_found']}/{counts['funding_labelled']}",
+        "funding_false": counts["funding_false"],
+        "deadline_recall": f"{counts['deadline_found']}/{counts['deadline_labelled']}",
+        "deadline_false": counts["deadline_false"],
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--corpus", type=Path, default=CORPUS)
+    ap.add_argument("--json", action="store_true", help="print figures as JSON")
+    ap.add_argument(
+        "--show",
+        choices=["noise", "substantive", "funding-fp", "funding-fn", "deadline-fp", "deadline-fn"],
+    )
+    args = ap.parse_args()
+    if not args.corpus.is_dir():
+        print(f"corpus not found at {args.corpus}; nothing to evaluate", file=sys.stderr)
+        return 0
+    pairs = collect(args.corpus)
+    elapsed = run(pairs)
+    figures = score(pairs, elapsed)
+    with tempfile.TemporaryDirectory(prefix="evalsyn-") as tmp:
+        syn = synthetic(args.corpus, Path(tmp))
+        run_library(syn)
+    figures["synthetic"] = score_synthetic(syn)
+    sys.path.insert(0, str(ROOT))
+    figures["mirror"] = mirror_eval(args.corpus.parent / "bench")
+    if args.show:
+        for p in pairs:
+            k = _kinds(p)
+            hit = {
+                "noise": p.label == "noise" and p.result.get("meaningful"),
+                "substantive": p.label == "substantive" and not p.result.get("meaningful"),
+                "funding-fp": not p.funding and "funding" in k,
+                "funding-fn": p.funding and "funding" not in k,
+                "deadline-fp": not p.deadline and "deadline" in k,
+                "deadline-fn": p.deadline and "deadline" not in k,
+            }[args.show]
+            if hit:
+                print(p.ident, json.dumps(p.result.get("changes"), ensure_ascii=False)[:400])
+        for p in syn:
+            k = _kinds(p)
+            if (
+                (args.show == "funding-fn" and p.funding and "funding" not in k)
+                or (args.show == "funding-fp" and not p.funding and "funding" in k)
+                or (args.show == "deadline-fn" and p.deadline and "deadline" not in k)
+                or (args.show == "deadline-fp" and not p.deadline and "deadline" in k)
+            ):
+                print(p.ident, json.dumps(p.result.get("changes"), ensure_ascii=False)[:400])
+    if args.json:
+        print(json.dumps(figures, indent=1))
+    else:
+        for key, value in figures.items():
+            print(f"{key:24} {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""``policy-monitor compare``: analyse two saved versions of a page, or a batch of pairs."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from monitor.change import Analysis, analyse
+from monitor.normalise import normalise
+
+KIND_STYLE = {
+    "funding": "bold green",
+    "deadline": "bold yellow",
+    "target": "cyan",
+    "guidance": "magenta",
+    "status": "blue",
+    "withdrawn": "bold red",
+    "text": "white",
+}
+BATCH_CHUNK = 64
+
+
+def load(path: str, url: str = "") -> Any:
+    """Read and normalise one saved version; the file extension picks the format."""
+    return normalise(Path(path).read_bytes(), url=url, filename=path)
+
+
+def compare_files(old: str, new: str, url: str = "") -> Analysis:
+    return analyse(load(old, url), load(new, url))
+
+
+def _resolve(path: str, base: str) -> str:
+    """A batch path as given, or relative to the batch file when it does not exist as given."""
+    if os.path.isabs(path) or os.path.exists(path) or not base:
+        return path
+    candidate = os.path.join(base, path)
+    return candidate if os.path.exists(candidate) else path
+
+
+def _batch_one(line: str, base: str = "") -> str:
+    """Process one JSONL batch line into one output line; errors stay on their line."""
+    ident: Any = None
+    try:
+        item = json.loads(line)
+        if not isinstance(item, dict):
+            raise ValueError("line is not a JSON object")
+        ident = item.get("id")
+        if not item.get("old") or not item.get("new"):
+            raise ValueError("line needs 'old' and 'new' file paths")
+        old, new = _resolve(str(item["old"]), base), _resolve(str(item["new"]), base)
+        result = compare_files(old, new, str(item.get("url") or ""))
+        return json.dumps({"id": ident, **result.to_json()}, ensure_ascii=False)
+    except Exception as exc:  # one bad pair must not stop the batch
+        return json.dumps(
+            {"id": ident, "error": f"{type(exc).__name__}: {exc}"}, ensure_ascii=False
+        )
+
+
+def _batch_lines(path: str) -> Iterator[str]:
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                yield line
+
+
+def run_batch(path: str, workers: int | None = None) -> Iterator[str]:
+    """Yield one JSON line per input line, in input order, using a process pool."""
+    lines = list(_batch_lines(path))
+    one = partial(_batch_one, base=os.path.dirname(os.path.abspath(path)))
+    workers = workers or min(os.cpu_count() or 1, 8)
+    if workers <= 1 or len(lines) < 2 * BATCH_CHUNK:
+        yield from map(one, lines)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(one, lines, chunksize=BATCH_CHUNK)
+
+
+def print_report(result: Analysis, console: Console) -> None:
+    """Readable coloured report of one analysis."""
+    verdict = "[bold red]MEANINGFUL[/]" if result.meaningful else "[green]no meaningful change[/]"
+    console.print(f"{verdict}  significance {result.significance:.2f}")
+    console.print(f"[bold]{escape(result.summary)}[/]")
+    for c in result.changes:
+        style = KIND_STYLE.get(c.kind, "white")
+        where = f" [dim]({escape(c.section)})[/]" if c.section else ""
+        console.print(
+            f"[{style}]{c.kind:>9}[/]{where} [red]{escape(c.before or '-')}[/] -> [green]{escape(c.after or '-')}[/]"
+        )
+        console.print(f"           [dim]{escape(c.text[:300])}[/]")
+    for reason in result.reasons:
+        console.print(f"  [dim]why:[/] {escape(reason)}")
+    for i in result.ignored:
+        console.print(f"  [dim]ignored ({escape(i.reason)}): {escape(i.text[:120])}[/]")
+
+
+@click.command("compare")
+@click.argument("old_file", required=False, type=click.Path(dir_okay=False))
+@click.argument("new_file", required=False, type=click.Path(dir_okay=False))
+@click.option("--url", default="", help="Page URL, used to pick the site's normaliser.")
+@click.option(
+    "--batch", "batch", type=click.Path(dir_okay=False), help="JSONL of {id, old, new, url}."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.option("--workers", type=int, default=None, help="Processes for --batch (default: CPUs).")
+def compare_command(
+    old_file: str | None,
+    new_file: str | None,
+    url: str,
+    batch: str | None,
+    as_json: bool,
+    workers: int | None,
+) -> None:
+    """Compare two saved versions of a page and report the changes that matter."""
+    if batch:
+        if not os.path.isfile(batch):
+            raise click.BadParameter(f"batch file not found: {batch}", param_hint="--batch")
+        out = sys.stdout
+        for line in run_batch(batch, workers):
+            out.write(line + "\n")
+        out.flush()
+        return
+    if not old_file or not new_file:
+        raise click.UsageError("give OLD_FILE and NEW_FILE, or --batch PAIRS.jsonl")
+    for path in (old_file, new_file):
+        if not os.path.isfile(path):
+            raise click.BadParameter(f"file not found: {path}", param_hint="OLD_FILE/NEW_FILE")
+    result = compare_files(old_file, new_file, url)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=None))
+    else:
+        print_report(result, Console())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    compare_command()
