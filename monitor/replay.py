@@ -137,7 +137,7 @@ class ReplaySite:
             "<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'>"
             f"<id>{base_url}/feed.atom</id><title>Replay site news</title>"
             f"<updated>{_stamp(self.revision)}</updated>{entries}</feed>"
-        ).encode("utf-8")
+        ).encode()
 
     def render_api(self, path: str) -> bytes | None:
         """The gov.uk Content API item for a govuk-shaped page (``/api/content<path>``)."""

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from monitor.attachment import ATTACHMENT_TYPES
+from monitor.normalise.attachment import ATTACHMENT_TYPES
 from watchers.http import domain_allowed
 
 __all__ = ["ATTACHMENT_HOSTS", "attachment_urls", "is_attachment"]

@@ -9,16 +9,15 @@ import pytest
 from localserver import LocalServer, Reply
 from pypdf import PdfReader, PdfWriter
 
-from monitor.attachment import (
+from monitor.diff import diff_documents
+from monitor.normalise.attachment import (
     AttachmentError,
-    attachment_changes,
     attachment_document,
     docx_document,
     odt_document,
     pdf_document,
     sniff,
 )
-from monitor.diff import diff_documents
 from watchers.http import Fetcher, FetchPolicy
 
 
@@ -205,26 +204,6 @@ def test_pdf_fetched_from_a_local_server_is_extracted() -> None:
         )
     doc = attachment_document(res.body, content_type=res.content_type, url=res.url)
     assert doc.format == "pdf" and doc.meta["url"].endswith("/media/plan.pdf")
-
-
-def test_attachment_changes_added_removed_replaced() -> None:
-    old = [
-        {"title": "Plan", "url": "https://a/v1/plan.pdf"},
-        {"title": "Annex", "url": "https://a/annex.pdf"},
-    ]
-    new = [
-        {"title": "Plan", "url": "https://a/v2/plan.pdf"},
-        {"title": "Impact assessment", "url": "https://a/ia.pdf"},
-    ]
-    changes = attachment_changes(old, new)
-    assert {c["kind"] for c in changes} == {
-        "attachment_replaced",
-        "attachment_added",
-        "attachment_removed",
-    }
-    replaced = next(c for c in changes if c["kind"] == "attachment_replaced")
-    assert (replaced["from"], replaced["to"]) == ("https://a/v1/plan.pdf", "https://a/v2/plan.pdf")
-    assert attachment_changes(old, old) == []
 
 
 def test_registered_as_the_attachment_normaliser() -> None:

@@ -12,7 +12,7 @@ target_metadata = Base.metadata
 
 def run_migrations_online() -> None:
     engine = config.attributes.get("engine") or create_engine(
-        config.get_main_option("sqlalchemy.url")
+        config.get_main_option("sqlalchemy.url", "")
     )
     with engine.begin() as connection:
         context.configure(

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import monitor.normalise.attachment
 import monitor.normalise.govuk_api
 import monitor.normalise.html
 import monitor.normalise.steps
 import monitor.normalise.text  # noqa: F401  (importing registers the sources and steps)
 from monitor.document import Document, Ignored
+from monitor.normalise.attachment import sniff as sniff_attachment
 from monitor.normalise.registry import SOURCES, STEPS, features, run_steps, source, step
 
 __all__ = [
@@ -58,8 +60,7 @@ def detect_format(body: bytes, content_type: str = "", filename: str = "") -> st
 
 def pick_kind(body: bytes, url: str = "", content_type: str = "", filename: str = "") -> str:
     """Choose the registered source normaliser for a body."""
-    if body[:5] == b"%PDF-" and "attachment" in SOURCES:
-        # PDFs are read by the attachment source when that module is loaded.
+    if sniff_attachment(body, content_type, url):
         return "attachment"
     fmt = detect_format(body, content_type, filename or urlsplit(url).path)
     host = (urlsplit(url).hostname or "").lower()

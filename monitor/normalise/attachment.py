@@ -12,8 +12,7 @@ import logging
 import re
 import time
 import zipfile
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 from lxml import etree
 from pypdf import PdfReader
@@ -27,7 +26,6 @@ from monitor.normalise.text import TEXT_STEPS, clean_line
 __all__ = [
     "ATTACHMENT_TYPES",
     "AttachmentError",
-    "attachment_changes",
     "attachment_document",
     "docx_document",
     "odt_document",
@@ -233,28 +231,3 @@ def attachment_source(body: bytes, url: str) -> Document:
         return attachment_document(body, url=url)
     except AttachmentError as exc:
         raise ValueError(str(exc)) from exc
-
-
-def attachment_changes(
-    old: Iterable[Mapping[str, Any]], new: Iterable[Mapping[str, Any]]
-) -> list[dict[str, str]]:
-    """Attachments added, removed or replaced (same title, new URL) between two page versions."""
-    before = {str(a.get("url")): a for a in old if a.get("url")}
-    after = {str(a.get("url")): a for a in new if a.get("url")}
-    gone = {u: a for u, a in before.items() if u not in after}
-    came = {u: a for u, a in after.items() if u not in before}
-    by_title = {str(a.get("title") or ""): u for u, a in gone.items() if a.get("title")}
-    out: list[dict[str, str]] = []
-    for url, a in came.items():
-        title = str(a.get("title") or "")
-        if title and title in by_title:
-            old_url = by_title.pop(title)
-            del gone[old_url]
-            out.append({"kind": "attachment_replaced", "title": title, "from": old_url, "to": url})
-        else:
-            out.append({"kind": "attachment_added", "title": title, "url": url})
-    out += [
-        {"kind": "attachment_removed", "title": str(a.get("title") or ""), "url": u}
-        for u, a in gone.items()
-    ]
-    return out
