@@ -105,11 +105,10 @@ def _document_changes(old: Document, new: Document) -> list[Change]:
     seen_notes = {n.get("note") for n in old.change_notes}
     for n in new.change_notes:
         if (n.get("at"), n.get("note")) not in seen and n.get("note") not in seen_notes:
-            before = old.change_notes[-1]["note"] if old.change_notes else None
             out.append(
                 Change(
                     "text",
-                    before,
+                    None,  # a change note is added; the earlier notes stay on the page
                     n["note"],
                     f"Change note: {n['note']}",
                     "",
@@ -165,11 +164,12 @@ def _summary(changes: list[Change]) -> str:
         return "no substantive change"
     head: list[str] = []
     for c in changes[:3]:
-        if c.kind == "text" and not c.details.get("change_note"):
+        if c.details.get("change_note"):
+            head.append(f"change note: \"{c.after}\""[:160])
+        elif c.kind == "text":
             head.append(f"text edited{' in ' + repr(c.section) if c.section else ''}")
         else:
-            label = "change note" if c.details.get("change_note") else c.kind
-            head.append(f"{label}: {c.before or '(none)'} -> {c.after or '(none)'}"[:160])
+            head.append(f"{c.kind}: {c.before or '(none)'} -> {c.after or '(none)'}"[:160])
     more = f" (+{len(changes) - 3} more)" if len(changes) > 3 else ""
     return "; ".join(head) + more
 

@@ -22,12 +22,22 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _known_normaliser(name: str | None) -> str | None:
+    from monitor.normalise import SOURCES  # imported late: it loads lxml and the extractors
+
+    if name is not None and name not in SOURCES:
+        raise ValueError(f"unknown normaliser {name!r}; known: {', '.join(sorted(SOURCES))}")
+    return name
+
+
 class PageConfig(_Model):
     """A page to watch."""
 
     url: str
     title: str | None = None
     normaliser: str | None = None
+
+    _normaliser = field_validator("normaliser")(_known_normaliser)
 
     @field_validator("url")
     @classmethod
@@ -58,6 +68,8 @@ class SourceConfig(_Model):
     allowed_domains: list[str] = Field(default_factory=list)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     normaliser: str | None = None
+
+    _normaliser = field_validator("normaliser")(_known_normaliser)
     pages: list[PageConfig] = Field(default_factory=list)
     feeds: list[str] = Field(default_factory=list)
     searches: list[SearchConfig] = Field(default_factory=list)

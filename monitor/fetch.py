@@ -16,6 +16,7 @@ class FetchTarget:
     fetch_url: str | None = None  # e.g. a gov.uk Content API URL standing in for the page
     etag: str | None = None
     last_modified: str | None = None
+    normaliser: str | None = None  # a registered normaliser named in the config
 
     @property
     def request_url(self) -> str:

@@ -173,16 +173,17 @@ class Recorder:
         previous = snapshots.latest(session, page.id)
         if previous is not None and previous.content_hash == digest:
             return PageOutcome(page.url, "unchanged")
-        job = PageJob(page.url, result.body, result.content_type)
-        if previous is not None:
-            job = PageJob(
-                page.url,
-                result.body,
-                result.content_type,
-                snapshots.compressed_body_of(session, previous),
-                previous.content_type or "",
-                previous.text_hash,
-            )
+        target = result.target
+        job = PageJob(
+            page.url,
+            result.body,
+            result.content_type,
+            snapshots.compressed_body_of(session, previous) if previous else None,
+            (previous.content_type or "") if previous else "",
+            previous.text_hash if previous else None,
+            site=target.kind,
+            normaliser=target.normaliser,
+        )
         return _Step(page.id, result, digest, previous.id if previous else None, job)
 
     def _finish(self, step: _Step, work: PageWork) -> PageOutcome:

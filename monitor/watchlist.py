@@ -100,11 +100,25 @@ def _content_api_url(url: str) -> str | None:
     return govuk.fetch_url_for(url, hosts=(*GOVUK_HOSTS, host))
 
 
+def configured_normalisers(config: Config) -> dict[str, str]:
+    """Page URL -> normaliser named in the config (a page's own, else its source's)."""
+    out: dict[str, str] = {}
+    for src in config.sources:
+        for page in src.pages:
+            name = page.normaliser or src.normaliser
+            if name:
+                out[page.url] = name
+    return out
+
+
 def targets_for(
-    pages: Iterable[WatchedPage], kinds: dict[int, str] | None = None
+    pages: Iterable[WatchedPage],
+    kinds: dict[int, str] | None = None,
+    normalisers: dict[str, str] | None = None,
 ) -> list[FetchTarget]:
     """Fetch targets carrying each page's validators for conditional requests."""
     kinds = kinds or {}
+    normalisers = normalisers or {}
     targets = []
     for p in pages:
         kind = kinds.get(p.source_id or 0, "generic")
@@ -116,6 +130,7 @@ def targets_for(
                 fetch_url=_content_api_url(p.url) if kind == "govuk" else None,
                 etag=p.etag,
                 last_modified=p.last_modified,
+                normaliser=normalisers.get(p.url),
             )
         )
     return targets
@@ -149,4 +164,4 @@ def plan_targets(
                 .order_by(WatchedPage.id)
             )
             pages = list(s.scalars(stmt))
-        return targets_for(pages, source_kinds(s))
+        return targets_for(pages, source_kinds(s), configured_normalisers(config))

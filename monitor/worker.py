@@ -14,9 +14,9 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 
 from monitor.change import Analysis, analyse
-from monitor.diff import diff_documents
+from monitor.diff import diff_documents, render_text
 from monitor.document import Document
-from monitor.normalise import normalise
+from monitor.normalise import detect_format, normalise
 from monitor.snapshot import sha256
 
 INLINE_BELOW = 24  # pages: fewer than this are processed inline (a pool costs ~0.5 s to start)
@@ -32,6 +32,8 @@ class PageJob:
     old_body_z: bytes | None = None  # zlib-compressed, as stored
     old_content_type: str = ""
     old_text_hash: str | None = None
+    site: str = "generic"  # the source kind: govuk, nhse, nice or generic
+    normaliser: str | None = None  # a registered normaliser named in the config
 
 
 @dataclass
@@ -44,26 +46,36 @@ class PageWork:
     diff: str = ""
 
 
-def render_diff(old: Document, new: Document) -> str:
-    lines: list[str] = []
-    for h in diff_documents(old, new):
-        lines += [f"- {x}" for x in h.removed] + [f"+ {x}" for x in h.added] + [""]
-    return "\n".join(lines)
+# A site's HTML pages are read with its own normaliser wherever they are served from.
+SITE_HTML = {"govuk": "govuk-html", "nhse": "nhs-england-html", "nice": "nice-html"}
+
+
+def normaliser_for(job: PageJob, body: bytes, content_type: str) -> str | None:
+    """The configured normaliser, else the site's HTML one for HTML bodies, else auto."""
+    if job.normaliser:
+        return job.normaliser
+    site_kind = SITE_HTML.get(job.site)
+    if site_kind and detect_format(body, content_type) == "html":
+        return site_kind
+    return None
+
+
+def _normalise(job: PageJob, body: bytes, content_type: str) -> Document:
+    kind = normaliser_for(job, body, content_type)
+    return normalise(body, url=job.url, content_type=content_type, kind=kind)
 
 
 def compute(job: PageJob) -> PageWork:
     """Normalise the new body; if its text differs from the old version's, analyse both."""
-    doc = normalise(job.body, url=job.url, content_type=job.content_type)
+    doc = _normalise(job, job.body, job.content_type)
     digest = sha256(doc.text.encode("utf-8"))
     work = PageWork(doc, digest)
     if job.old_body_z is None or job.old_text_hash == digest:
         return work
-    old_doc = normalise(
-        zlib.decompress(job.old_body_z), url=job.url, content_type=job.old_content_type
-    )
+    old_doc = _normalise(job, zlib.decompress(job.old_body_z), job.old_content_type)
     work.analysis = analyse(old_doc, doc)
     if work.analysis.meaningful:
-        work.diff = render_diff(old_doc, doc)
+        work.diff = render_text(diff_documents(old_doc, doc))
     return work
 
 

@@ -52,6 +52,15 @@ def test_good_config_loads() -> None:
         ("sources: [\n", "bad.yml:2: invalid YAML"),
         ("- just\n- a list\n", "bad.yml:1: the top level must be a mapping"),
         ("sources:\n  - name: a\n  - name: a\n", "duplicate source names: a"),
+        (
+            "sources:\n  - name: a\n    normaliser: bogus\n",
+            "bad.yml:3: sources.0.normaliser: unknown",
+        ),
+        (
+            "sources:\n  - name: a\n    allowed_domains: [www.gov.uk]\n"
+            "    pages:\n      - url: https://evil.example/x\n",
+            "outside allowed_domains",
+        ),
     ],
 )
 def test_bad_config_names_file_line_and_key(text: str, expected: str) -> None:

@@ -170,3 +170,23 @@ def test_attachments_of_a_page_become_watched_pages(db: Database) -> None:
         assert urls == {t.url, "https://assets.publishing.service.gov.uk/media/1/plan.pdf"}
         events = list(s.scalars(select(Event)))
         assert [e.kind for e in events] == ["page_new"]  # once, though seen twice
+
+
+def test_site_html_normaliser_follows_the_source_kind() -> None:
+    from monitor.worker import PageJob, normaliser_for
+
+    html = b"<html><body><main><p>x</p></main></body></html>"
+    assert (
+        normaliser_for(
+            PageJob("http://127.0.0.1/g", html, "text/html", site="nice"), html, "text/html"
+        )
+        == "nice-html"
+    )
+    assert (
+        normaliser_for(
+            PageJob("http://127.0.0.1/g", b"{}", "", site="nice"), b"{}", "application/json"
+        )
+        is None
+    )
+    named = PageJob("http://127.0.0.1/g", html, "text/html", site="nice", normaliser="html")
+    assert normaliser_for(named, html, "text/html") == "html"
