@@ -6,18 +6,27 @@ import asyncio
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from monitor import tracking
+from monitor.change import Analysis
 from monitor.config import Config
 from monitor.crawl import Fetch
 from monitor.db import Database
+from monitor.event import emit
 from monitor.fetch import FetchResult, FetchTarget
+from monitor.models import Event, WatchedPage
 from monitor.pipeline import PageOutcome, Recorder
+from monitor.sitewide import SitewideChange, group_sitewide
 from monitor.watchlist import allowed_domains
 from watchers.discovery import PollReport, inputs_from_config, poll
 from watchers.http import Fetcher, policy_from_config
 
 OutcomeSink = Callable[[PageOutcome], None]
+SITEWIDE_MIN_PAGES = 3
 
 
 @dataclass
@@ -30,6 +39,60 @@ class CycleReport:
     def add(self, outcome: PageOutcome) -> None:
         self.counts[outcome.status] = self.counts.get(outcome.status, 0) + 1
         self.outcomes.append(outcome)
+
+
+def fold_sitewide(
+    session: Session, changed: list[tuple[int, int, Analysis]], min_pages: int = SITEWIDE_MIN_PAGES
+) -> list[SitewideChange]:
+    """Turn an edit seen on many pages of one site in this cycle into one site-wide event.
+
+    The per-page ``page_changed`` events it covered are still pending (delivery comes after
+    the cycle): those left with nothing else are suppressed, the others carry what remains.
+    """
+    if len(changed) < min_pages:
+        return []
+    pages = {p.id: p for p in session.scalars(select(WatchedPage).where(
+        WatchedPage.id.in_([page_id for page_id, _, _ in changed])))}  # fmt: skip
+    items = [
+        (urlsplit(pages[pid].url).netloc, pages[pid].url, analysis) for pid, _, analysis in changed
+    ]
+    wide, per_page = group_sitewide(items, min_pages)
+    if not wide:
+        return []
+    for s in wide:
+        emit(
+            session,
+            "sitewide_change",
+            f"sitewide_change:{s.site}:{s.fingerprint}:{min(cid for _, cid, _ in changed)}",
+            {
+                "site": s.site,
+                "title": f"{s.site}: the same edit on {s.pages} pages",
+                "summary": f"{s.change.kind} change on {s.pages} pages of {s.site}",
+                "change": s.change.to_json() | {"section": s.change.section},
+                "pages": s.pages,
+                "urls": s.urls[:50],
+            },
+        )
+    for (_, change_id, before), (_, _, after) in zip(changed, per_page, strict=True):
+        if after is before:
+            continue
+        event = session.scalar(
+            select(Event).where(Event.change_id == change_id, Event.kind == "page_changed")
+        )
+        if event is None or event.status != "pending":
+            continue
+        if not after.meaningful:
+            event.status = "suppressed"
+            event.last_error = "covered by a site-wide change"
+        else:
+            event.payload = {
+                **event.payload,
+                "summary": after.summary,
+                "significance": after.significance,
+                "changes": [c.to_json() | {"section": c.section} for c in after.changes],
+            }
+    session.flush()
+    return wide
 
 
 def discover(db: Database, config: Config) -> PollReport:
@@ -88,6 +151,7 @@ async def run_cycle(
                 sink(FetchResult(target=target, error="not fetched (filtered or dropped)"))
         while tasks:
             await asyncio.gather(*list(tasks))
+        fold_sitewide(recorder.session, recorder.changed)
     finally:
         recorder.close()
     return report

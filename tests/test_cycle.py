@@ -1,0 +1,61 @@
+"""End-of-cycle folding: one edit on many pages of a site is one site-wide event."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from monitor.cycle import fold_sitewide
+from monitor.db import Database
+from monitor.fetch import FetchResult
+from monitor.models import Event
+from monitor.pipeline import Recorder
+from monitor.watchlist import adhoc_pages, targets_for
+
+BODY = (
+    "<html><body><main><h2>Funding</h2><p>{own}</p>"
+    "<h2>Help</h2><p>{banner}</p></main></body></html>"
+)
+
+
+def body(own: str, banner: str) -> bytes:
+    return BODY.format(own=own, banner=banner).encode()
+
+
+def test_template_edit_on_many_pages_becomes_one_sitewide_event(db: Database) -> None:
+    urls = [f"https://www.gov.uk/page-{i}" for i in range(5)]
+    with db.session() as s:
+        targets = targets_for(adhoc_pages(s, urls))
+    own = [f"Page {i} funds {i + 1} projects in its area." for i in range(5)]
+    old_banner = "Contact the helpline on weekdays between 9am and 5pm for advice."
+    new_banner = "Contact the helpline every day between 8am and 8pm for advice."
+    rec = Recorder(db)
+    for t, text in zip(targets, own, strict=True):
+        rec.record(FetchResult(t, 200, body(text, old_banner), "text/html", final_url=t.url))
+    rec.changed.clear()
+    for i, (t, text) in enumerate(zip(targets, own, strict=True)):
+        text = "Page 0 now funds 40 projects in its area." if i == 0 else text
+        out = rec.record(FetchResult(t, 200, body(text, new_banner), "text/html", final_url=t.url))
+        assert out.status == "changed"
+    wide = fold_sitewide(rec.session, rec.changed)
+    rec.close()
+    assert len(wide) == 1 and wide[0].pages == 5
+    with db.session() as s:
+        events = list(s.scalars(select(Event).order_by(Event.id)))
+    sitewide = [e for e in events if e.kind == "sitewide_change"]
+    assert len(sitewide) == 1 and sitewide[0].payload["pages"] == 5
+    by_url = {e.payload["url"]: e for e in events if e.kind == "page_changed"}
+    assert by_url[urls[0]].status == "pending"  # it also changed its own text
+    assert "8pm" not in str(by_url[urls[0]].payload["changes"])
+    assert {by_url[u].status for u in urls[1:]} == {"suppressed"}
+
+
+def test_too_few_pages_is_not_sitewide(db: Database) -> None:
+    with db.session() as s:
+        targets = targets_for(adhoc_pages(s, ["https://www.gov.uk/a", "https://www.gov.uk/b"]))
+    rec = Recorder(db)
+    for t in targets:
+        rec.record(FetchResult(t, 200, body("Own text here.", "Old help line text."), "text/html"))
+    for t in targets:
+        rec.record(FetchResult(t, 200, body("Own text here.", "New help line text."), "text/html"))
+    assert fold_sitewide(rec.session, rec.changed) == []
+    rec.close()
