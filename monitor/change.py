@@ -165,7 +165,7 @@ def _summary(changes: list[Change]) -> str:
     head: list[str] = []
     for c in changes[:3]:
         if c.details.get("change_note"):
-            head.append(f"change note: \"{c.after}\""[:160])
+            head.append(f'change note: "{c.after}"'[:160])
         elif c.kind == "text":
             head.append(f"text edited{' in ' + repr(c.section) if c.section else ''}")
         else:

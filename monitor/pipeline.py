@@ -191,7 +191,9 @@ class Recorder:
         session = self.session
         page = session.get(WatchedPage, step.page_id)
         assert page is not None
-        snap = snapshots.store(session, page, step.result, work.doc, step.digest, work.text_hash)
+        snap = snapshots.store(
+            session, page, step.result, work.doc, step.digest, work.text_hash, work.body_z or None
+        )
         if work.doc.meta.get("attachments") and self.allowed_domains:
             self._watch_attachments(session, page, work.doc.meta)
         if step.previous_id is None:

@@ -30,11 +30,18 @@ def latest(session: Session, page_id: int) -> Snapshot | None:
     return session.scalar(stmt)
 
 
-def put_blob(session: Session, body: bytes, digest: str | None = None) -> str:
+def compress(body: bytes) -> bytes:
+    return zlib.compress(body, COMPRESS_LEVEL)
+
+
+def put_blob(
+    session: Session, body: bytes, digest: str | None = None, compressed: bytes | None = None
+) -> str:
     """Store a body once; later identical bodies (any page) reuse the row."""
     digest = digest or sha256(body)
     if session.get(Blob, digest) is None:
-        session.add(Blob(sha256=digest, size=len(body), data=zlib.compress(body, COMPRESS_LEVEL)))
+        data = compressed if compressed is not None else compress(body)
+        session.add(Blob(sha256=digest, size=len(body), data=data))
         session.flush()
     return digest
 
@@ -61,10 +68,11 @@ def store(
     doc: Document,
     digest: str,
     text_digest: str | None = None,
+    compressed: bytes | None = None,
 ) -> Snapshot:
     """Add a snapshot for a fetched body whose hash differs from the page's latest."""
     assert result.body is not None
-    put_blob(session, result.body, digest)
+    put_blob(session, result.body, digest, compressed)
     snap = Snapshot(
         page_id=page.id,
         http_status=result.status,

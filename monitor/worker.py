@@ -17,7 +17,7 @@ from monitor.change import Analysis, analyse
 from monitor.diff import diff_documents, render_text
 from monitor.document import Document
 from monitor.normalise import detect_format, normalise
-from monitor.snapshot import sha256
+from monitor.snapshot import compress, sha256
 
 INLINE_BELOW = 24  # pages: fewer than this are processed inline (a pool costs ~0.5 s to start)
 
@@ -42,6 +42,7 @@ class PageWork:
 
     doc: Document
     text_hash: str
+    body_z: bytes = b""  # the new body compressed for storage, done here off the main thread
     analysis: Analysis | None = None
     diff: str = ""
 
@@ -69,7 +70,7 @@ def compute(job: PageJob) -> PageWork:
     """Normalise the new body; if its text differs from the old version's, analyse both."""
     doc = _normalise(job, job.body, job.content_type)
     digest = sha256(doc.text.encode("utf-8"))
-    work = PageWork(doc, digest)
+    work = PageWork(doc, digest, compress(job.body))
     if job.old_body_z is None or job.old_text_hash == digest:
         return work
     old_doc = _normalise(job, zlib.decompress(job.old_body_z), job.old_content_type)

@@ -61,11 +61,13 @@ class PageSpider(scrapy.Spider):
             dont_filter=True,
         )
 
-    async def parse(self, response: Response, target: FetchTarget) -> AsyncIterator[scrapy.Request]:
+    async def parse(self, response: Response, target: FetchTarget) -> list[scrapy.Request]:
         """Record a response of any status; the body is kept only for a 2xx.
 
-        Awaiting the sink gives back-pressure: Scrapy holds at most CONCURRENT_ITEMS
-        responses in processing, so memory stays bounded on large crawls.
+        Awaiting the sink gives back-pressure (Scrapy holds a bounded number of responses in
+        processing). A coroutine returning a list, not an async generator: Scrapy drains an
+        async generator with CONCURRENT_ITEMS tasks per response, which cost more than the
+        fetch itself.
         """
         status = response.status
         body = response.body if 200 <= status < 300 else None
@@ -88,11 +90,11 @@ class PageSpider(scrapy.Spider):
         )
         fallback = govuk.fallback_target(result) if target.kind == "govuk" else None
         if fallback is not None:  # no content item at that path: fetch the HTML page
-            yield self.request_for(fallback)
-            return
+            return [self.request_for(fallback)]
         pending = self.sink(result)
         if pending is not None:
             await pending
+        return []
 
     def failed(self, failure: Failure) -> None:
         """Record a request that produced no response (timeout, refused, too large, robots)."""
