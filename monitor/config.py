@@ -36,6 +36,11 @@ class PageConfig(_Model):
     url: str
     title: str | None = None
     normaliser: str | None = None
+    chapters: list[str] = Field(default_factory=list)  # NICE: chapter slugs watched as pages
+
+    @property
+    def chapter_urls(self) -> list[str]:
+        return [f"{self.url.rstrip('/')}/chapter/{slug.strip('/')}" for slug in self.chapters]
 
     _normaliser = field_validator("normaliser")(_known_normaliser)
 

@@ -74,7 +74,8 @@ def ensure_pages(session: Session, source: Source, urls: Iterable[str]) -> list[
 def sync_source(session: Session, cfg: SourceConfig) -> list[WatchedPage]:
     """Make the database hold this source and its configured pages."""
     src = _source(session, cfg.name, cfg.kind)
-    pages = ensure_pages(session, src, [p.url for p in cfg.pages])
+    urls = [u for p in cfg.pages for u in (p.url, *p.chapter_urls)]
+    pages = ensure_pages(session, src, urls)
     titles = {p.url: p.title for p in cfg.pages if p.title}
     for page in pages:
         if page.url in titles:
@@ -107,7 +108,7 @@ def configured_normalisers(config: Config) -> dict[str, str]:
         for page in src.pages:
             name = page.normaliser or src.normaliser
             if name:
-                out[page.url] = name
+                out.update(dict.fromkeys([page.url, *page.chapter_urls], name))
     return out
 
 

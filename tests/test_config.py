@@ -94,3 +94,24 @@ def test_shipped_example_config_is_valid() -> None:
         for page in src.pages:
             host = page.url.split("/")[2]
             assert host in src.allowed_domains, f"{page.url} is outside {src.name}'s allowlist"
+
+
+def test_nice_chapters_are_watched_as_pages(tmp_path: Path) -> None:
+    from monitor.db import Database
+    from monitor.watchlist import plan_targets
+
+    cfg = parse_config(
+        "sources:\n  - name: nice\n    kind: nice\n    normaliser: nice-html\n    pages:\n"
+        "      - url: https://www.nice.org.uk/guidance/ng10\n"
+        "        chapters: [recommendations, update-information]\n"
+    )
+    db = Database(f"sqlite:///{tmp_path}/c.db")
+    targets = plan_targets(db, cfg, None, None)
+    db.dispose()
+    assert [t.url for t in targets] == [
+        "https://www.nice.org.uk/guidance/ng10",
+        "https://www.nice.org.uk/guidance/ng10/chapter/recommendations",
+        "https://www.nice.org.uk/guidance/ng10/chapter/update-information",
+    ]
+    assert {t.normaliser for t in targets} == {"nice-html"}
+    assert {t.kind for t in targets} == {"nice"}

@@ -6,8 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from spiders.nhse import feeds_for
-from watchers.nhse import category_feed_url, parse_listing, search_feed_url, site_feed_url
+from watchers.nhse import (
+    category_feed_url,
+    feeds_for,
+    parse_listing,
+    search_feed_url,
+    site_feed_url,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
 

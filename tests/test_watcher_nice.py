@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import FetchError
-from spiders.nice import chapter_urls, chapters_from_product
 from watchers.nice import (
     chapter_url,
+    chapters_from_product,
     guidance_url,
     parse_guidance_dates,
     parse_update_information,
@@ -41,15 +41,6 @@ def test_guidance_and_chapter_urls() -> None:
     assert product_id_from_url("https://www.nice.org.uk/about") is None
     with pytest.raises(ValueError):
         guidance_url("../etc")
-
-
-def test_spider_chapter_urls_only_for_overview_pages() -> None:
-    assert chapter_urls("https://www.nice.org.uk/guidance/cg192") == [
-        "https://www.nice.org.uk/guidance/cg192/chapter/recommendations",
-        "https://www.nice.org.uk/guidance/cg192/chapter/update-information",
-    ]
-    assert chapter_urls("https://www.nice.org.uk/guidance/cg192/chapter/recommendations") == []
-    assert chapter_urls("https://www.nice.org.uk/about") == []
 
 
 def test_published_and_last_updated_dates() -> None:

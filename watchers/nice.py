@@ -7,10 +7,12 @@ live in :mod:`watchers.nice_index`.
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from monitor.document import Document
 from monitor.normalise.html import html_to_document
@@ -138,3 +140,14 @@ def parse_update_information(page: bytes | Document) -> list[UpdateEntry]:
             break
         lines.append(b.text)
     return _entries(lines)
+
+
+def chapters_from_product(product: bytes | Mapping[str, Any]) -> list[str]:
+    """Chapter slugs listed by a product feed (``ChapterHeadings``), overview excluded."""
+    data = json.loads(product) if isinstance(product, bytes) else product
+    slugs = []
+    for heading in data.get("ChapterHeadings") or []:
+        url = str(heading.get("Url") or "") if isinstance(heading, Mapping) else ""
+        if "/chapter/" in url:
+            slugs.append(url.rsplit("/chapter/", 1)[1].strip("/").lower())
+    return list(dict.fromkeys(slugs))
