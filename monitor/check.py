@@ -7,6 +7,7 @@ import sys
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from monitor.config import Config, load_config
@@ -61,9 +62,10 @@ def check_command(
     db = Database(resolve_url(db_url, config.database))
     err = Console(stderr=True)
     if discover and not urls_file:
-        found = discover_pages(db, config)
+        scope = config.model_copy(update={"sources": [config.source(source)]}) if source else config
+        found = discover_pages(db, scope)
         for problem in found.errors:
-            err.print(f"[yellow]discovery:[/] {problem}")
+            err.print(f"[yellow]discovery:[/] {escape(problem)}")
         if found.added and output == "text":
             err.print(f"discovered {len(found.added)} new page(s) to watch")
     targets = plan_targets(db, config, urls_file, source)
@@ -96,7 +98,7 @@ def check_command(
         if o.status in ("changed", "error", "new"):
             detail = o.error or o.summary
             (progress.console if progress else err).print(
-                f"[bold]{o.status:>9}[/] {o.url}  {detail}"
+                f"[bold]{o.status:>9}[/] {escape(o.url)}  {escape(detail)}"
             )
 
     report_box: list[CycleReport] = []

@@ -47,11 +47,11 @@ def _resolve(path: str, base: str) -> str:
     return candidate if os.path.exists(candidate) else path
 
 
-def _batch_one(line: str, base: str = "") -> str:
+def _batch_one(line: bytes, base: str = "") -> str:
     """Process one JSONL batch line into one output line; errors stay on their line."""
     ident: Any = None
     try:
-        item = json.loads(line)
+        item = json.loads(line)  # bytes: a line that is not UTF-8 is this line's error only
         if not isinstance(item, dict):
             raise ValueError("line is not a JSON object")
         ident = item.get("id")
@@ -66,8 +66,8 @@ def _batch_one(line: str, base: str = "") -> str:
         )
 
 
-def _batch_lines(path: str) -> Iterator[str]:
-    with open(path, encoding="utf-8") as fh:
+def _batch_lines(path: str) -> Iterator[bytes]:
+    with open(path, "rb") as fh:
         for line in fh:
             if line.strip():
                 yield line

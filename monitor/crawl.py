@@ -30,7 +30,10 @@ def run_job(job: Job, settings: dict[str, Any]) -> None:
     reactor: Any = installed
     from twisted.python.failure import Failure
 
-    configure_logging({"LOG_LEVEL": settings.get("LOG_LEVEL", "WARNING")})
+    # The CLI already set up the root logger; a second handler would print every line twice.
+    configure_logging(
+        {"LOG_LEVEL": settings.get("LOG_LEVEL", "WARNING")}, install_root_handler=False
+    )
     logging.getLogger("scrapy").setLevel(settings.get("LOG_LEVEL", "WARNING"))
     runner = AsyncCrawlerRunner(settings)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.rule import Rule
 
 from monitor.commitment import load_seed
@@ -68,7 +69,7 @@ def run_demo(db_url: str, console: Console) -> dict[str, int]:
                 console.print(Rule(f"revision {site.revision}: {description}"))
                 found = discover(db, config)
                 for url in found.added:
-                    console.print(f"discovered a new page in a feed: {url}")
+                    console.print(f"discovered a new page in a feed: {escape(url)}")
                 targets = plan_targets(db, config, None, None)
                 report = await run_cycle(fetch, db, config, targets)
                 for status, n in report.counts.items():

@@ -6,6 +6,7 @@ unique ``dedup_key`` means a replayed cycle can never queue the same alert twice
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,17 @@ class PendingEvent:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
+MAX_KEY = 300
+
+
+def fit_key(key: str) -> str:
+    """A dedup key that fits the column: long keys keep a prefix and a hash of the whole."""
+    if len(key) <= MAX_KEY:
+        return key
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+    return f"{key[: MAX_KEY - len(digest) - 1]}#{digest}"
+
+
 def emit(
     session: Session,
     kind: str,
@@ -51,12 +63,13 @@ def emit(
     """Queue an event unless one with the same ``dedup_key`` exists; returns the new row."""
     if kind not in EVENT_KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
+    dedup_key = fit_key(dedup_key)
     existing = session.scalar(select(Event.id).where(Event.dedup_key == dedup_key))
     if existing is not None:
         return None
     event = Event(
         kind=kind,
-        dedup_key=dedup_key[:300],
+        dedup_key=dedup_key,
         payload=payload,
         page_id=page_id,
         change_id=change_id,

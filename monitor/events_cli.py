@@ -13,7 +13,9 @@ from monitor.models import Event
 
 @click.command("events")
 @click.option("--db", "db_url", help="Database URL.")
-@click.option("--status", type=click.Choice(["pending", "delivered", "failed", "suppressed"]))
+@click.option(
+    "--status", type=click.Choice(["pending", "sending", "delivered", "failed", "suppressed"])
+)
 @click.option("--limit", default=50, show_default=True)
 def events_command(db_url: str | None, status: str | None, limit: int) -> None:
     """Print queued and delivered events as JSON lines, newest first."""

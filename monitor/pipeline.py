@@ -70,6 +70,11 @@ class _Step:
     job: PageJob
 
 
+def _keep_validators(page: WatchedPage, result: FetchResult) -> None:
+    if result.etag or result.last_modified:
+        page.etag, page.last_modified = result.etag, result.last_modified
+
+
 class Recorder:
     """Turns fetch results into stored snapshots, changes and outbox events."""
 
@@ -119,12 +124,12 @@ class Recorder:
         return self._done(self._guard(result, lambda _: self._finish(step, work)))
 
     def _guard(self, result: FetchResult, fn: Callable[[FetchResult], _T]) -> _T | PageOutcome:
+        """Run one database step in a savepoint: a failure undoes this page's writes only."""
         try:
-            return fn(result)
+            with self.session.begin_nested():
+                return fn(result)
         except Exception as exc:  # one bad page must not lose the others
             log.exception("failed to record %s", result.target.url)
-            self.session.rollback()
-            self._pending = 0
             return PageOutcome(result.target.url, "error", error=f"internal error: {exc}")
 
     def _done(self, outcome: PageOutcome | _Step) -> PageOutcome:
@@ -163,8 +168,7 @@ class Recorder:
         if page.removed_at is not None:
             page.removed_at = None
         page.consecutive_failures = 0
-        if result.etag or result.last_modified:
-            page.etag, page.last_modified = result.etag, result.last_modified
+        page.consecutive_gone = 0
         if result.not_modified:
             return PageOutcome(page.url, "unchanged")
         assert result.body is not None
@@ -172,6 +176,7 @@ class Recorder:
         digest = snapshots.sha256(result.body)
         previous = snapshots.latest(session, page.id)
         if previous is not None and previous.content_hash == digest:
+            _keep_validators(page, result)
             return PageOutcome(page.url, "unchanged")
         target = result.target
         job = PageJob(
@@ -194,6 +199,9 @@ class Recorder:
         snap = snapshots.store(
             session, page, step.result, work.doc, step.digest, work.text_hash, work.body_z or None
         )
+        # Only now: had the validators been saved before the body, a failed analysis would
+        # turn every later fetch into a 304 and the change would never be recorded.
+        _keep_validators(page, step.result)
         if work.doc.meta.get("attachments") and self.allowed_domains:
             self._watch_attachments(session, page, work.doc.meta)
         if step.previous_id is None:
@@ -288,19 +296,22 @@ class Recorder:
     def _failure(self, session: Session, page: WatchedPage, result: FetchResult) -> PageOutcome:
         page.consecutive_failures = (page.consecutive_failures or 0) + 1
         error = result.error or f"HTTP {result.status}"
+        # Only an unbroken run of 404/410 answers means "removed"; a timeout or a 5xx in
+        # between says nothing about the page being gone, so it restarts the count.
         gone = result.status in REMOVED_STATUSES
+        page.consecutive_gone = (page.consecutive_gone or 0) + 1 if gone else 0
         if (
             gone
             and page.removed_at is None
-            and page.consecutive_failures >= self.failures_before_removed
+            and page.consecutive_gone >= self.failures_before_removed
         ):
             page.removed_at = datetime.now(UTC)
             emit(
                 session,
                 "page_removed",
                 f"page_removed:{page.id}:{page.removed_at.isoformat()}",
-                {"url": page.url, "status": result.status, "failures": page.consecutive_failures},
+                {"url": page.url, "status": result.status, "failures": page.consecutive_gone},
                 page_id=page.id,
             )
-            error = f"{error}; page removed after {page.consecutive_failures} failed checks"
+            error = f"{error}; page removed after {page.consecutive_gone} failed checks"
         return PageOutcome(page.url, "error", error=error)

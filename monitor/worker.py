@@ -7,10 +7,12 @@ handed to :func:`compute` here, inline or in a process pool (two cores: both get
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import os
 import zlib
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from monitor.change import Analysis, analyse
@@ -19,6 +21,7 @@ from monitor.document import Document
 from monitor.normalise import detect_format, normalise
 from monitor.snapshot import compress, sha256
 
+log = logging.getLogger(__name__)
 INLINE_BELOW = 24  # pages: fewer than this are processed inline (a pool costs ~0.5 s to start)
 
 
@@ -103,6 +106,13 @@ def make_pool(pages: int, workers: int | None = None) -> Executor | None:
 
 
 async def run_job(pool: Executor | None, job: PageJob) -> PageWork:
+    """Run :func:`compute` in the pool; inline if there is none or it has broken."""
     if pool is None:
         return compute(job)
-    return await asyncio.get_running_loop().run_in_executor(pool, compute, job)
+    try:
+        return await asyncio.get_running_loop().run_in_executor(pool, compute, job)
+    except BrokenProcessPool:
+        # A worker died (out of memory on a huge body, a crash in a C extension): the pool
+        # is unusable from now on, but the cycle goes on with the work done here.
+        log.warning("worker pool broken; analysing %s in the main process", job.url)
+        return compute(job)

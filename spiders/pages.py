@@ -71,7 +71,9 @@ class PageSpider(scrapy.Spider):
         """
         status = response.status
         body = response.body if 200 <= status < 300 else None
-        final_url: str | None = response.url
+        redirects = list(response.meta.get("redirect_urls", []))
+        # Scrapy canonicalises URLs (case, escapes, fragments); only a real redirect is a move.
+        final_url: str | None = response.url if redirects else target.request_url
         if target.kind == "govuk":
             if body is not None:
                 body = govuk.prepare_body(target, body)
@@ -85,7 +87,7 @@ class PageSpider(scrapy.Spider):
             etag=_header(response, "ETag"),
             last_modified=_header(response, "Last-Modified"),
             final_url=final_url,
-            redirect_urls=list(response.meta.get("redirect_urls", [])),
+            redirect_urls=redirects,
             error=None if status < 400 or status == 304 else f"HTTP {status}",
         )
         fallback = govuk.fallback_target(result) if target.kind == "govuk" else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from itertools import pairwise
 from pathlib import Path
 
@@ -16,19 +17,25 @@ def _load(path: Path) -> object:
     return normalise(path.read_bytes(), filename=path.name)
 
 
+# Labelled on the raw Markdown, independently of the normaliser: the two metadata entries whose
+# value churns on every republish ("Still current at", "Updated"), as definition-list items.
+_METADATA_DATES = re.compile(r"^(Still current at|Updated):?\s*\n:\s+.*$", re.M)
+
+
 def test_still_current_only_pairs_are_never_alerts(corpus: Path) -> None:
-    """Travel-advice pairs that differ only in metadata dates (and no new note) are noise."""
+    """Travel-advice pairs whose raw text differs only in metadata dates are noise."""
     checked = 0
-    for vfile in sorted(
-        (corpus / "govuk" / "foreign-travel-advice").glob("*/warnings-and-insurance/versions.json")
-    )[:60]:
+    for vfile in sorted((corpus / "govuk" / "foreign-travel-advice").glob("*/*/versions.json")):
         versions = json.loads(vfile.read_text())["versions"]
         for a, b in pairwise(versions):
+            raw_a = (vfile.parent / a["file"]).read_text(encoding="utf-8")
+            raw_b = (vfile.parent / b["file"]).read_text(encoding="utf-8")
+            if raw_a == raw_b or _METADATA_DATES.sub("", raw_a) != _METADATA_DATES.sub("", raw_b):
+                continue
+            checked += 1
             old, new = _load(vfile.parent / a["file"]), _load(vfile.parent / b["file"])
-            if old.text == new.text and old.change_notes == new.change_notes:
-                checked += 1
-                assert not analyse(old, new).meaningful, vfile  # type: ignore[arg-type]
-    assert checked >= 0
+            assert not analyse(old, new).meaningful, vfile  # type: ignore[arg-type]
+    assert checked >= 20  # 29 such pairs in the shared corpus today
 
 
 def test_named_page_edits_are_alerts(corpus: Path) -> None:

@@ -112,3 +112,12 @@ def test_config_sources_with_feed_discovery(replay: ReplayServer, tmp_path: Path
     replay.site.set_revision(3)
     fresh = replay.url("/mental-health/crisis-alternatives-funding-2026/")
     assert run() == {watched: "changed", fresh: "new"}  # revision 1 raised its funding line
+
+
+def test_canonicalised_urls_are_not_moves(replay: ReplayServer, tmp_path: Path) -> None:
+    base = replay.url("/guidance/qs999")
+    urls = tmp_path / "urls.txt"
+    urls.write_text(f"{base}#statements\n")  # Scrapy requests it without the fragment
+    db_url = f"sqlite:///{tmp_path}/m.db"
+    assert [line["status"] for line in check(urls, db_url)] == ["new"]
+    assert policy_monitor("events", "--db", db_url).stdout == ""

@@ -49,13 +49,19 @@ def test_template_edit_on_many_pages_becomes_one_sitewide_event(db: Database) ->
     assert {by_url[u].status for u in urls[1:]} == {"suppressed"}
 
 
-def test_too_few_pages_is_not_sitewide(db: Database) -> None:
+def test_the_same_edit_on_different_sites_is_not_sitewide(db: Database) -> None:
+    urls = [f"https://site{i}.example/page" for i in range(4)]
     with db.session() as s:
-        targets = targets_for(adhoc_pages(s, ["https://www.gov.uk/a", "https://www.gov.uk/b"]))
+        targets = targets_for(adhoc_pages(s, urls))
     rec = Recorder(db)
     for t in targets:
         rec.record(FetchResult(t, 200, body("Own text here.", "Old help line text."), "text/html"))
-    for t in targets:
+    outcomes = [
         rec.record(FetchResult(t, 200, body("Own text here.", "New help line text."), "text/html"))
-    assert fold_sitewide(rec.session, rec.changed) == []
+        for t in targets
+    ]
+    assert [o.status for o in outcomes] == ["changed"] * 4
+    assert fold_sitewide(rec.session, rec.changed) == []  # one page per site: not a template
     rec.close()
+    with db.session() as s:
+        assert {e.status for e in s.scalars(select(Event))} == {"pending"}

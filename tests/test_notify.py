@@ -65,3 +65,16 @@ def test_failed_delivery_stays_pending_then_gives_up(db: Database) -> None:
 def test_unknown_event_kind_is_rejected(db: Database) -> None:
     with db.session() as s, pytest.raises(ValueError, match="made_up"):
         emit(s, "made_up", "k", {})
+
+
+def test_a_claim_left_by_a_crashed_run_is_released_later(db: Database) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    queue(db, 2)
+    with db.session() as s:
+        old, fresh = s.scalars(select(Event).order_by(Event.id)).all()
+        old.status, old.claimed_at = "sending", datetime.now(UTC) - timedelta(hours=1)
+        fresh.status, fresh.claimed_at = "sending", datetime.now(UTC) - timedelta(minutes=1)
+    sink = Collecting()
+    assert deliver_pending(db, [sink]) == 1
+    assert [p["url"] for _, p in sink.got] == ["https://www.gov.uk/0"]  # the fresh claim waits

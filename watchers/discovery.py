@@ -9,6 +9,7 @@ and turn NICE index differences into ``guidance_changed`` events.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +38,7 @@ from watchers.sitemap import parse_sitemap
 
 __all__ = ["Candidate", "DiscoveryInput", "PollReport", "inputs_from_config", "poll"]
 
+log = logging.getLogger(__name__)
 Kind = Literal["feed", "govuk_search", "sitemap", "listing", "nice_index"]
 MAX_SEEN = 5000
 MAX_CHILD_SITEMAPS = 20
@@ -324,7 +326,9 @@ def poll(
                 _poll_one(session, fetcher, inp, report, now)
                 st = _state(session, inp)
                 st.polled_at, st.last_error, st.consecutive_failures = now, None, 0
-        except FetchError as exc:
+        except Exception as exc:  # one broken input (fetch, parse, database) never stops the rest
+            if not isinstance(exc, FetchError):
+                log.exception("discovery input %s failed", inp.key)
             report.errors.append(f"{inp.source} {inp.kind} {inp.target}: {exc}")
             with db.session() as session:
                 st = _state(session, inp)

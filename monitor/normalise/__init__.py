@@ -6,6 +6,7 @@ A *source* normaliser (picked by URL host, file name, content type or sniffing, 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 import monitor.normalise.attachment
@@ -22,6 +23,7 @@ __all__ = [
     "STEPS",
     "detect_format",
     "features",
+    "looks_binary",
     "normalise",
     "pick_kind",
     "source",
@@ -94,8 +96,34 @@ def normalise(
         raise ValueError(f"unknown normaliser {chosen!r}; known: {sorted(SOURCES)}") from None
     try:
         doc = src.fn(body, url)
-    except (ValueError, UnicodeError) as exc:
-        # A body that does not parse as its declared format is still worth reading as text.
+    except Exception as exc:  # any malformed body: one page's problem, never the cycle's
+        if looks_binary(body):
+            # Bytes that are not text (a broken PDF, an image behind a wrong type) would only
+            # yield invented "changes"; keep the page, with nothing to compare.
+            reason = f"unreadable {chosen} body ({type(exc).__name__}, {len(body)} bytes)"
+            return Document(ignored=[Ignored(reason, "")], format="binary")
+        # A text body that does not parse as its declared format is still worth reading.
         doc = SOURCES["text"].fn(body, url)
         doc.ignored.append(Ignored(f"not valid {chosen} ({type(exc).__name__}); read as text", ""))
-    return run_steps(doc, src.steps if steps is None else steps)
+    return _without_nul(run_steps(doc, src.steps if steps is None else steps))
+
+
+def looks_binary(body: bytes) -> bool:
+    """True for bytes that are not text: a NUL, or many control characters, near the start."""
+    head = body[:8192]
+    if not head:
+        return False
+    if b"\x00" in head:
+        return True
+    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
+    return controls > len(head) // 20
+
+
+def _without_nul(doc: Document) -> Document:
+    # NUL is legal in JSON strings and PDF text but not in a PostgreSQL text column.
+    if any("\x00" in b.text or "\x00" in b.section for b in doc.blocks):
+        doc.blocks = [
+            replace(b, text=b.text.replace("\x00", ""), section=b.section.replace("\x00", ""))
+            for b in doc.blocks
+        ]
+    return doc
