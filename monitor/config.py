@@ -221,9 +221,11 @@ def parse_config(text: str, path: str = "<config>") -> Config:
             lines.append(f"{path}:{line}: {key}: {msg}")
         raise ConfigError("\n".join(lines)) from exc
     names = [s.name for s in cfg.sources]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise ConfigError(f"{path}: duplicate source names: {', '.join(dupes)}")
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            node = _locate(root, ("sources", i, "name"))
+            line = node.start_mark.line + 1 if node is not None else 1
+            raise ConfigError(f"{path}:{line}: sources.{i}.name: duplicate source name {name!r}")
     return cfg
 
 

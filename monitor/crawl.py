@@ -32,7 +32,7 @@ def run_job(job: Job, settings: dict[str, Any]) -> None:
 
     # The CLI already set up the root logger; a second handler would print every line twice.
     configure_logging(
-        {"LOG_LEVEL": settings.get("LOG_LEVEL", "WARNING")}, install_root_handler=False
+        {"LOG_LEVEL": settings.get("LOG_LEVEL", "WARNING"), "LOG_INSTALL_ROOT_HANDLER": False}
     )
     logging.getLogger("scrapy").setLevel(settings.get("LOG_LEVEL", "WARNING"))
     runner = AsyncCrawlerRunner(settings)

@@ -51,7 +51,10 @@ def test_good_config_loads() -> None:
         ("fetch:\n  colour: red\n", "bad.yml:2: fetch.colour: Extra inputs"),
         ("sources: [\n", "bad.yml:2: invalid YAML"),
         ("- just\n- a list\n", "bad.yml:1: the top level must be a mapping"),
-        ("sources:\n  - name: a\n  - name: a\n", "duplicate source names: a"),
+        (
+            "sources:\n  - name: a\n  - name: a\n",
+            "bad.yml:3: sources.1.name: duplicate source name 'a'",
+        ),
         (
             "sources:\n  - name: a\n    normaliser: bogus\n",
             "bad.yml:3: sources.0.normaliser: unknown",

@@ -23,6 +23,7 @@ def test_demo_runs_offline_and_prints_the_alerts(tmp_path: Path) -> None:
     )
     elapsed = time.monotonic() - started
     assert proc.returncode == 0, proc.stderr
+    assert "Warning" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
     out = proc.stdout
     assert elapsed < 60
     assert out.count("ALERT") == 7
