@@ -95,6 +95,33 @@ def fold_sitewide(
     return wide
 
 
+COMMITMENT_EVENTS = ("funding_changed", "deadline_changed", "target_changed", "status_suggested")
+
+
+def one_commitment_alert_per_edit(session: Session, change_ids: list[int]) -> None:
+    """The same edit to the same commitment seen on several pages is one alert, not one each."""
+    stmt = (
+        select(Event)
+        .where(
+            Event.change_id.in_(change_ids),
+            Event.kind.in_(COMMITMENT_EVENTS),
+            Event.status == "pending",
+        )
+        .order_by(Event.id)
+    )
+    first: dict[tuple[object, ...], Event] = {}
+    for event in session.scalars(stmt):
+        p = event.payload
+        key = (event.kind, p.get("commitment_id"), p.get("before"), p.get("after"))
+        if key not in first:
+            first[key] = event
+            continue
+        event.status = "suppressed"
+        event.last_error = f"same edit as event {first[key].id}"
+        also = [*first[key].payload.get("also_on", []), p.get("page_url")]
+        first[key].payload = {**first[key].payload, "also_on": also}
+
+
 def discover(db: Database, config: Config) -> PollReport:
     """Poll every source's feeds, searches, sitemaps and listings; new matches become watched."""
     inputs = [i for src in config.sources for i in inputs_from_config(src)]
@@ -152,6 +179,7 @@ async def run_cycle(
         while tasks:
             await asyncio.gather(*list(tasks))
         fold_sitewide(recorder.session, recorder.changed)
+        one_commitment_alert_per_edit(recorder.session, [cid for _, cid, _ in recorder.changed])
     finally:
         recorder.close()
     return report

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from monitor.cycle import fold_sitewide
+from monitor.cycle import fold_sitewide, one_commitment_alert_per_edit
 from monitor.db import Database
 from monitor.fetch import FetchResult
 from monitor.models import Event
@@ -65,3 +65,34 @@ def test_the_same_edit_on_different_sites_is_not_sitewide(db: Database) -> None:
     rec.close()
     with db.session() as s:
         assert {e.status for e in s.scalars(select(Event))} == {"pending"}
+
+
+def test_the_same_commitment_edit_on_many_pages_is_one_alert(db: Database) -> None:
+    from monitor import tracking
+    from monitor.commitment import load_seed
+
+    load_seed(db)
+    urls = [f"https://www.england.nhs.uk/mental-health/page-{i}/" for i in range(4)]
+    with db.session() as s:
+        targets = targets_for(adhoc_pages(s, urls))
+    money = (
+        "Between 2019 and 2021, {} was made available to local systems for crisis services"
+        " and alternatives to admission."
+    )
+    rec = Recorder(db, on_change=tracking.cycle_hook())
+    for i, t in enumerate(targets):
+        rec.record(
+            FetchResult(t, 200, body(f"Page {i} text.", money.format("£261 million")), "text/html")
+        )
+    rec.changed.clear()
+    for i, t in enumerate(targets):
+        rec.record(
+            FetchResult(t, 200, body(f"Page {i} text.", money.format("£300 million")), "text/html")
+        )
+    one_commitment_alert_per_edit(rec.session, [cid for _, cid, _ in rec.changed])
+    rec.close()
+    with db.session() as s:
+        funding = list(s.scalars(select(Event).where(Event.kind == "funding_changed")))
+    live = [e for e in funding if e.status == "pending"]
+    assert len(funding) == 4 and len(live) == 1
+    assert len(live[0].payload["also_on"]) == 3
