@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from monitor.diff import Hunk, diff_documents, diff_words, render_html, render_slack, render_text
 from monitor.document import Block, Document
 
@@ -66,7 +64,8 @@ def test_slack_output_is_capped() -> None:
     assert len(render_slack(hunks, limit=500)) <= 500
 
 
-def test_one_megabyte_pair_diffs_well_under_a_second() -> None:
+def test_one_megabyte_pair_diffs_into_the_right_hunks() -> None:
+    """Correctness at size; the time it takes is measured in bench/diff_speed.py."""
     lines = [
         f"Paragraph {i}: the service will receive funding in year {i % 7}." for i in range(17000)
     ]
@@ -75,10 +74,9 @@ def test_one_megabyte_pair_diffs_well_under_a_second() -> None:
         changed[i] = changed[i].replace("funding", "extra funding")
     old, new = doc(*lines), doc(*changed)
     assert len(old.text) > 1_000_000
-    t0 = time.perf_counter()
     hunks = diff_documents(old, new)
-    assert time.perf_counter() - t0 < 0.5
     assert len(hunks) == 34
+    assert all(h.added[0].startswith(h.removed[0].split(":")[0]) for h in hunks)
 
 
 def test_hand_built_blocks_with_newlines_still_diff_block_by_block() -> None:

@@ -84,17 +84,13 @@ def test_pick_kind(url: str, filename: str, body: bytes, kind: str) -> None:
     assert pick_kind(body, url=url, filename=filename) == kind
 
 
-def test_typical_govuk_page_normalises_in_a_few_ms() -> None:
-    import time
-
+def test_typical_govuk_page_keeps_every_paragraph() -> None:
+    """A 60 KB page in full; how long it takes is measured by bench/evaluate_changes.py."""
     para = "<p>The government will invest £2.3 billion a year by 2023/24 in services.</p>"
     page = f"<html><body><main id='content'><h1>T</h1>{para * 800}</main></body></html>".encode()
     assert len(page) > 60_000
-    normalise(page, url="https://www.gov.uk/x")
-    t0 = time.perf_counter()
-    for _ in range(5):
-        normalise(page, url="https://www.gov.uk/x")
-    assert (time.perf_counter() - t0) / 5 < 0.05
+    doc = normalise(page, url="https://www.gov.uk/x")
+    assert [b.kind for b in doc.blocks].count("p") == 800
 
 
 def test_every_source_and_step_is_documented() -> None:
