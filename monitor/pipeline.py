@@ -287,7 +287,9 @@ class Recorder:
             emit(
                 session,
                 "page_moved",
-                f"page_moved:{page.id}:{final}",
+                # page.final_url already stops a repeat; the time lets a later move back
+                # and forth alert again instead of colliding with the first one's key
+                f"page_moved:{page.id}:{final}:{page.last_checked_at}",
                 {"url": page.url, "from": page.final_url or page.url, "to": final},
                 page_id=page.id,
             )

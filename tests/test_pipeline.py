@@ -128,6 +128,16 @@ def test_redirect_to_new_location_is_a_move_event(db: Database) -> None:
         events = list(s.scalars(select(Event)))
         assert [e.kind for e in events] == ["page_moved"]
         assert events[0].payload["to"] == "https://www.gov.uk/new"
+    back = ok(t, page())  # served from its own address again, then moved once more
+    rec = Recorder(db)
+    rec.record(back)
+    rec.record(moved)
+    rec.close()
+    with db.session() as s:
+        assert [e.payload["to"] for e in s.scalars(select(Event).order_by(Event.id))] == [
+            "https://www.gov.uk/new",
+            "https://www.gov.uk/new",
+        ]
 
 
 def test_refetching_a_changed_page_queues_no_second_alert(db: Database) -> None:
