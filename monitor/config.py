@@ -194,6 +194,26 @@ def _locate(node: yaml.Node | None, loc: tuple[int | str, ...]) -> yaml.Node | N
     return node
 
 
+def _duplicate_key(node: yaml.Node | None, where: str = "") -> tuple[int, str] | None:
+    """The first key given twice in one mapping (YAML would silently keep the last)."""
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            name = str(key.value)
+            if name in seen:
+                return key.start_mark.line + 1, f"{where}{name}"
+            seen.add(name)
+            found = _duplicate_key(value, f"{where}{name}.")
+            if found:
+                return found
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            found = _duplicate_key(item, f"{where}{i}.")
+            if found:
+                return found
+    return None
+
+
 def parse_config(text: str, path: str = "<config>") -> Config:
     """Parse and validate configuration text; raise ConfigError with file:line on failure."""
     try:
@@ -204,6 +224,9 @@ def parse_config(text: str, path: str = "<config>") -> Config:
         where = f"{path}:{mark.line + 1}" if mark else path
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{where}: invalid YAML: {problem}") from exc
+    duplicate = _duplicate_key(root)
+    if duplicate:
+        raise ConfigError(f"{path}:{duplicate[0]}: {duplicate[1]}: key given twice")
     if data is None:
         data = {}
     if not isinstance(data, dict):
