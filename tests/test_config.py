@@ -60,6 +60,10 @@ def test_good_config_loads() -> None:
             "bad.yml:3: sources.0.normaliser: unknown",
         ),
         (
+            "sources:\n  - name: a\n    pages: []\n    pages: []\n",
+            "bad.yml:4: sources.0.pages: key given twice",
+        ),
+        (
             "sources:\n  - name: a\n    allowed_domains: [www.gov.uk]\n"
             "    pages:\n      - url: https://evil.example/x\n",
             "outside allowed_domains",
