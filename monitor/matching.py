@@ -166,7 +166,8 @@ class Matcher:
         for doc in self._docs:
             linked = doc.spec.id in page_ids
             sim, hits = self.text_score(text, doc)
-            fig = figure_match(change, doc.spec.figures)
+            found = figure_match(change, doc.spec.figures)
+            fig, strength = found if found else (None, 0.0)
             score, reasons = TEXT_WEIGHT * sim, []
             if linked:
                 link_w = LINK_BASE + LINK_SPECIFIC / len(page_ids)
@@ -184,11 +185,11 @@ class Matcher:
                 # A deadline shared by several commitments (say 2023/24) says less than a
                 # £ amount that only one of them has.
                 shared = self._figure_counts[_signature(fig)]
-                score += FIGURE_WEIGHT / shared
+                score += FIGURE_WEIGHT * strength / shared
                 reasons.append(f"changed {fig.kind} equals key figure '{fig.key}'")
             if sim >= 0.15:
-                found = f", phrases: {', '.join(hits[:3])}" if hits else ""
-                reasons.append(f"text similarity {sim:.2f}{found}")
+                phrases = f", phrases: {', '.join(hits[:3])}" if hits else ""
+                reasons.append(f"text similarity {sim:.2f}{phrases}")
             if score > 0:
                 key = fig.key if fig else None
                 scored.append(Match(doc.spec.id, round(min(score, 1.0), 3), tuple(reasons), key))
@@ -247,57 +248,89 @@ def _date(value: object) -> date | None:
     return None
 
 
-def _change_amounts(change: Change) -> list[float]:
+def _amount_sides(change: Change) -> tuple[list[float], list[float]]:
     d = change.details
-    given = [float(d[k]) for k in ("before_gbp", "after_gbp") if d.get(k) is not None]
-    return given or amounts_in(change.before) + amounts_in(change.after)
+    if d.get("before_gbp") is not None or d.get("after_gbp") is not None:
+        return (
+            [float(d["before_gbp"])] if d.get("before_gbp") is not None else [],
+            [float(d["after_gbp"])] if d.get("after_gbp") is not None else [],
+        )
+    return amounts_in(change.before), amounts_in(change.after)
 
 
-def _change_periods(change: Change) -> list[tuple[date, date]]:
-    d, out = change.details, []
+def _period_sides(change: Change) -> tuple[list[tuple[date, date]], list[tuple[date, date]]]:
+    d = change.details
+    sides: list[list[tuple[date, date]]] = []
     for side in ("before", "after"):
         start, end = _date(d.get(f"{side}_start")), _date(d.get(f"{side}_end"))
-        if end is not None or start is not None:
-            first = start if start is not None else end
-            last = end if end is not None else start
-            assert first is not None and last is not None
-            out.append((first, last))
-    return out or periods_in(change.before) + periods_in(change.after)
+        first, last = start or end, end or start
+        sides.append([(first, last)] if first is not None and last is not None else [])
+    if not sides[0] and not sides[1]:
+        return periods_in(change.before), periods_in(change.after)
+    return sides[0], sides[1]
 
 
-def _change_values(change: Change) -> list[float]:
-    d, out = change.details, []
+def _value_sides(change: Change) -> tuple[list[float], list[float]]:
+    d = change.details
+    sides: list[list[float]] = []
     for k in ("before_value", "after_value"):
         try:
-            out.append(float(str(d[k]).replace(",", "")))
+            sides.append([float(str(d[k]).replace(",", ""))])
         except (KeyError, TypeError, ValueError):
-            continue
-    if out:
-        return out
-    found = _NUMBER.findall(f"{change.before or ''} {change.after or ''}")
-    return [float(n.replace(",", "")) for n in found]
+            sides.append([])
+    if sides[0] or sides[1]:
+        return sides[0], sides[1]
+    return (
+        [float(n.replace(",", "")) for n in _NUMBER.findall(change.before or "")],
+        [float(n.replace(",", "")) for n in _NUMBER.findall(change.after or "")],
+    )
 
 
-def _same_period(a: tuple[date, date], fig: FigureSpec) -> bool:
-    start, end = fig.start or fig.end, fig.end
-    return end is not None and (a[1] == end or (start is not None and start <= a[0] <= a[1] <= end))
+def _unit_stem(unit: str) -> str:
+    return unit.strip().lower().rstrip("s")[:5]
 
 
-def figure_match(change: Change, figures: Iterable[FigureSpec]) -> FigureSpec | None:
-    """The first key figure whose value the change mentions before or after."""
+def _same_unit(change: Change, fig: FigureSpec) -> bool:
+    """A target in days is not a figure counted in areas; unknown units do not block."""
+    unit = str(change.details.get("unit") or "")
+    return not unit or not fig.unit or _unit_stem(unit) == _unit_stem(fig.unit)
+
+
+def _fits(fig: FigureSpec, change: Change) -> tuple[bool, bool]:
+    """Whether the change's (before, after) values equal the figure's value."""
+    if fig.kind == "funding" and fig.amount_gbp is not None:
+        amount = fig.amount_gbp
+        before, after = _amount_sides(change)
+        return any(_close(a, amount) for a in before), any(_close(a, amount) for a in after)
+    if fig.kind == "deadline" and fig.end is not None:
+        # The same due date; a date merely inside the figure's period (a publication date in
+        # March 2021 against "by spring 2021") is not the deadline.
+        end = fig.end
+        pb, pa = _period_sides(change)
+        return any(p[1] == end for p in pb), any(p[1] == end for p in pa)
+    if fig.kind == "target" and fig.value is not None and _same_unit(change, fig):
+        value = fig.value
+        if change.kind == "text" and value < 100:
+            return False, False  # small numbers in free text are too often incidental
+        vb, va = _value_sides(change)
+        return any(_close(v, value) for v in vb), any(_close(v, value) for v in va)
+    return False, False
+
+
+def figure_match(change: Change, figures: Iterable[FigureSpec]) -> tuple[FigureSpec, float] | None:
+    """The key figure the change moves, and how strong that evidence is.
+
+    The figure's value before the change is full evidence; only after it (the new value
+    happens to equal some commitment's figure) is half.
+    """
     kinds = {"funding", "deadline", "target"} if change.kind == "text" else {change.kind}
+    after_only: FigureSpec | None = None
     for fig in figures:
         if fig.kind not in kinds:
             continue
-        if fig.kind == "funding" and fig.amount_gbp is not None:
-            if any(_close(a, fig.amount_gbp) for a in _change_amounts(change)):
-                return fig
-        elif fig.kind == "deadline":
-            if any(_same_period(p, fig) for p in _change_periods(change)):
-                return fig
-        elif fig.kind == "target" and fig.value is not None:
-            if change.kind == "text" and fig.value < 100:
-                continue  # small numbers in free text are too often incidental
-            if any(_close(v, fig.value) for v in _change_values(change)):
-                return fig
-    return None
+        on_before, on_after = _fits(fig, change)
+        if on_before:
+            return fig, 1.0
+        if on_after and after_only is None:
+            after_only = fig
+    return (after_only, 0.5) if after_only is not None else None

@@ -29,9 +29,19 @@ def squash(text: str) -> str:
     return _SQUASH.sub("", text).lower()
 
 
+_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+
+
+def numbers(text: str) -> Counter[str]:
+    """The numbers in a text (thousands separators dropped, decimal points kept)."""
+    return Counter(n.replace(",", "") for n in _NUMBER.findall(text))
+
+
 def hunk_noise(hunk: Hunk) -> Ignored | None:
     """Why a hunk is noise (formatting only, or the same sentences reordered), else None."""
     old, new = hunk.old_text, hunk.new_text
+    if numbers(old) != numbers(new):
+        return None  # "£1.5 billion" -> "£15 billion" squashes alike but is no formatting edit
     if squash(old) == squash(new):
         return Ignored("formatting-only edit (case, spacing or punctuation)", new or old)
     if (
@@ -50,9 +60,15 @@ def truncated_tail(hunk: Hunk, is_last: bool) -> Ignored | None:
     tail = hunk.added[-1]
     # A cut ends mid-sentence; a tail ending in a full stop is a real deletion.
     cut = not tail.rstrip().endswith((".", "!", "?", ":", ";", '"', "'", ")"))
+    lost = hunk.removed[0][len(tail) :]
+    if _FIGURE.search(lost):
+        return None  # a dropped "by 2024/25" or "£20m" is a real edit even where a cut could be
     if len(hunk.added) == 1 and len(tail) >= 20 and cut and hunk.removed[0].startswith(tail):
         return Ignored("truncated capture (new version stops mid-text)", tail[-120:])
     return None
+
+
+_FIGURE = re.compile(r"[\d£%]")
 
 
 def _weight(c: Change) -> float:
@@ -86,7 +102,8 @@ def score(changes: list[Change]) -> tuple[float, list[str]]:
             reasons.append(f"funding {c.before or 'none'} -> {c.after or 'none'}")
         elif c.kind == "deadline":
             reasons.append(
-                f"date {c.before or 'none'} -> {c.after or 'none'} ({c.details['direction']})"
+                f"date {c.before or 'none'} -> {c.after or 'none'} "
+                f"({c.details.get('direction', 'changed')})"
             )
         elif c.kind in ("withdrawn", "status", "guidance"):
             reasons.append(f"{c.kind}: {c.before or ''} -> {c.after or ''}".strip())

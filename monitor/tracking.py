@@ -40,15 +40,30 @@ QUOTE_CHARS = 600
 CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("withdrawn", re.compile(r"\b(withdrawn|scrapped|dropped|abandoned|superseded|replaced by|"
                              r"no longer (?:be )?(?:go|proceed|take)|will not go ahead)\b", re.I)),
-    ("broken", re.compile(r"\b(missed|not (?:been )?met|will not be met|failed to)\b", re.I)),
+    ("broken", re.compile(r"\b(missed|not (?:been )?met|will not be met|failed to|"
+                          r"not been (?:achieved|delivered|completed|kept)|never (?:been )?"
+                          r"(?:achieved|delivered|met))\b", re.I)),
     ("at_risk", re.compile(r"\b(delayed|postponed|pushed back|paused|slipped|behind schedule|"
-                           r"deferred)\b", re.I)),
+                           r"deferred|not yet (?:been )?(?:achieved|delivered|met|completed|"
+                           r"launched)|yet to be (?:achieved|delivered|met|completed))\b", re.I)),
     ("achieved", re.compile(r"\b(achieved|delivered|completed|is now live|now (?:available|"
                             r"in place|covers?)|has been met|received royal assent|launched)\b",
                             re.I)),
 )  # fmt: skip
 
 
+# A tracker verdict read off the page maps straight onto our status scale.
+VERDICT_STATUS = {
+    "achieved": "achieved", "kept": "achieved", "completed": "achieved", "complete": "achieved",
+    "done": "achieved", "not achieved": "broken", "broken": "broken", "not kept": "broken",
+    "not done": "broken", "off track": "at_risk", "delayed": "at_risk", "stalled": "at_risk",
+    "paused": "at_risk", "no progress": "at_risk", "abandoned": "withdrawn",
+    "withdrawn": "withdrawn", "cancelled": "withdrawn", "discontinued": "withdrawn",
+    "terminated": "withdrawn", "in progress": "in_progress", "on track": "in_progress",
+    "some progress": "in_progress", "partially achieved": "in_progress",
+    "partially kept": "in_progress", "not started": "not_started",
+}  # fmt: skip
+_NEGATION = re.compile(r"\b(?:not|never|no longer|yet to|n't)\b(?:\W+\w+){0,3}\W*$", re.I)
 _FUTURE = re.compile(r"\b(will|would|to be|expected to|plans? to|aims? to|should)\b[^.;,]*$", re.I)
 
 
@@ -76,13 +91,16 @@ def suggest_status(change: Change) -> tuple[str, str] | None:
         return "at_risk", f"deadline slipped{f' by {days} days' if days else ''}"
     if change.kind == "deadline" and d.get("direction") == "removed":
         return "at_risk", "deadline removed"
-    text = " ".join(s for s in (change.after, change.text) if s)
     if change.kind == "status" and d.get("after_status"):
-        text = f"{d['after_status']} {text}"
+        verdict = str(d["after_status"]).lower()
+        if verdict in VERDICT_STATUS:
+            return VERDICT_STATUS[verdict], f"status now {verdict!r}"
+    text = " ".join(s for s in (change.after, change.text) if s)
     for status, pattern in CUES:
         for m in pattern.finditer(text):
-            # "will be launched", "is expected to be completed": a plan, not a report
-            if not _FUTURE.search(text[max(0, m.start() - 30) : m.start()]):
+            before = text[max(0, m.start() - 40) : m.start()]
+            # "will be launched" is a plan, not a report; "has not been achieved" the opposite
+            if not _FUTURE.search(before) and not _NEGATION.search(before):
                 return status, m.group(0)
     return None
 
@@ -106,8 +124,26 @@ def _date(value: Any) -> date | None:
         return None
 
 
+def _was_current(fig: KeyFigure, change: Change) -> bool:
+    """Whether the change starts from the figure's current value (else it is another figure)."""
+    d = change.details
+    if fig.kind == "funding" and fig.amount_gbp is not None:
+        before = d.get("before_gbp")
+        return before is not None and abs(float(before) - fig.amount_gbp) <= 0.005 * fig.amount_gbp
+    if fig.kind == "deadline" and fig.end_date is not None:
+        return _date(d.get("before_end")) == fig.end_date
+    if fig.kind == "target" and fig.value is not None:
+        try:
+            return float(str(d.get("before_value")).replace(",", "")) == fig.value
+        except ValueError:
+            return False
+    return True  # a figure with no value yet may be set by any matched change
+
+
 def _apply(fig: KeyFigure, change: Change) -> bool:
     """Move a key figure to the change's 'after' value; False when there is nothing to move."""
+    if not _was_current(fig, change):
+        return False
     d = change.details
     if fig.kind == "funding" and d.get("after_gbp") is not None:
         new = float(d["after_gbp"])
@@ -188,9 +224,11 @@ def _track(
     row: Commitment,
 ) -> list[Event]:
     quote = (change.text or change.after or change.before or "")[:QUOTE_CHARS]
+    # Keyed on the change's index: a funding and a deadline change in one sentence share
+    # their quote but are two pieces of evidence.
     seen = select(Evidence.id).where(
         Evidence.commitment_id == row.id, Evidence.change_id == change_row.id,
-        Evidence.quote == quote,
+        Evidence.change_index == i,
     )  # fmt: skip
     if session.scalar(seen) is not None:
         return []  # this change was already tracked (a replayed cycle)
@@ -214,6 +252,7 @@ def _track(
         date=(change_row.detected_at or _now()).date(),
         kind="match",
         change_id=change_row.id,
+        change_index=i,
         snapshot_id=change_row.to_snapshot_id,
         url=page.url,
         quote=quote,

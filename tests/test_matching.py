@@ -155,3 +155,21 @@ def test_bench_script_runs(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert re.search(r"^all\s+\d+", out, re.M)
     assert Path(BENCH.CASES).is_file()
+
+
+def test_a_target_in_other_units_is_not_the_key_figure() -> None:
+    from monitor.commitment import parse_registry
+    from monitor.matching import figure_match
+
+    (spec,) = parse_registry(
+        "- id: l-and-d\n  title: Liaison and diversion\n  pledge: Cover trial areas.\n"
+        "  source: {title: Plan, url: 'https://example.org/plan'}\n"
+        "  figures:\n    - {key: trial-areas, kind: target, value: 20, unit: areas}\n"
+    )
+    days = Change("target", "20 days", "14 days", "People are seen within 14 days.",
+                  details={"before_value": 20.0, "after_value": 14.0, "unit": "days"})  # fmt: skip
+    areas = Change("target", "20 areas", "25 areas", "The trial runs in 25 areas.",
+                   details={"before_value": 20.0, "after_value": 25.0, "unit": "areas"})  # fmt: skip
+    assert figure_match(days, spec.figures) is None
+    found = figure_match(areas, spec.figures)
+    assert found is not None and found[0].key == "trial-areas" and found[1] == 1.0

@@ -226,3 +226,60 @@ def test_event_rows_are_committed(seeded: Database) -> None:
     with seeded.session() as s:
         kinds = sorted(s.scalars(select(Event.kind)))
     assert kinds == ["deadline_changed", "funding_changed", "status_suggested"]
+
+
+# From review, 2026-11-22: each of these once went wrong.
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Urgent support through NHS 111 has not been achieved.", "broken"),
+        ("The new service has not yet launched.", "at_risk"),
+        ("The scheme has not been scrapped.", None),
+        ("The service was never delivered.", "broken"),
+        ("The service was delivered in 2024.", "achieved"),
+    ],
+)
+def test_status_cues_respect_negation(text: str, expected: str | None) -> None:
+    got = suggest_status(Change("text", None, text, text))
+    assert (got[0] if got else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("verdict", "expected"),
+    [("not achieved", "broken"), ("broken", "broken"), ("off track", "at_risk"),
+     ("partially achieved", "in_progress"), ("achieved", "achieved")],
+)  # fmt: skip
+def test_tracker_verdicts_map_to_our_statuses(verdict: str, expected: str) -> None:
+    change = Change("status", "in progress", verdict, f"Our verdict: {verdict}",
+                    details={"before_status": "in progress", "after_status": verdict})  # fmt: skip
+    got = suggest_status(change)
+    assert got is not None and got[0] == expected
+
+
+def test_two_changes_in_one_sentence_are_two_pieces_of_evidence(seeded: Database) -> None:
+    text = (
+        "A total of £150 million will fund crisis cafes, safe havens and crisis houses by 2024/25."
+    )
+    money = Change("funding", "£179 million", "£150 million", text,
+                   details={"before_gbp": 179e6, "after_gbp": 150e6, "delta_gbp": -29e6,
+                            "per_year": False})  # fmt: skip
+    when = Change("deadline", "by 2023/24", "by 2024/25", text,
+                  details={"before_start": "2023-04-01", "before_end": "2024-03-31",
+                           "after_start": "2024-04-01", "after_end": "2025-03-31",
+                           "direction": "slipped", "days": 365})  # fmt: skip
+    with seeded.session() as s:
+        page, row, analysis = store_change(s, CRISIS_URL, [money, when])
+        kinds = sorted(e.kind for e in on_change(s, page, row, analysis))
+    assert "funding_changed" in kinds and "deadline_changed" in kinds
+
+
+def test_a_figure_moves_only_from_its_current_value(seeded: Database) -> None:
+    before = _figure(seeded, "nhse-crisis-alternatives", "five-year-total").amount_gbp
+    other = Change("funding", "£200 million", "£150 million",
+                   "A total of £150 million will go over five years to crisis cafes and safe havens.",
+                   details={"before_gbp": 200e6, "after_gbp": 150e6, "delta_gbp": -50e6,
+                            "per_year": False})  # fmt: skip
+    with seeded.session() as s:
+        page, row, analysis = store_change(s, CRISIS_URL, [other])
+        on_change(s, page, row, analysis)
+    assert _figure(seeded, "nhse-crisis-alternatives", "five-year-total").amount_gbp == before

@@ -92,5 +92,37 @@ def pair(
     return out
 
 
+def changed_pairs(
+    old: list[Mention],
+    new: list[Mention],
+    score: Callable[[Mention, Mention], float] | None = None,
+) -> list[tuple[Mention | None, Mention | None]]:
+    """Old -> new pairs of the values that changed.
+
+    A value is unchanged only where it still stands in the same words; an equal value in
+    another sentence may be a different figure ("Capital £20m, revenue £10m" -> "capital
+    £30m, revenue £20m" raised both). So: cancel same value + same context, pair the rest by
+    context, drop pairs that kept their value, and cancel leftovers of equal value last.
+    """
+    rest_new = list(new)
+    rest_old: list[Mention] = []
+    for m in old:
+        ctx = masked_context(m)
+        hit = next(
+            (i for i, n in enumerate(rest_new) if n.key == m.key and masked_context(n) == ctx),
+            None,
+        )
+        if hit is None:
+            rest_old.append(m)
+        else:
+            rest_new.pop(hit)
+    pairs = [(a, b) for a, b in pair(rest_old, rest_new, score) if not (a and b and a.key == b.key)]
+    gone = [a for a, b in pairs if b is None and a is not None]
+    came = [b for a, b in pairs if a is None and b is not None]
+    still_gone, still_came = unmatched(gone, came)
+    keep = {id(m) for m in still_gone} | {id(m) for m in still_came}
+    return [(a, b) for a, b in pairs if (a and b) or id(a or b) in keep]
+
+
 def spans_overlap(start: int, end: int, taken: Iterable[tuple[int, int]]) -> bool:
     return any(start < e and s < end for s, e in taken)

@@ -7,7 +7,7 @@ import re
 from datetime import date
 
 from monitor.extract.base import Change
-from monitor.extract.common import Mention, pair, sentence_at, unmatched
+from monitor.extract.common import Mention, changed_pairs, sentence_at
 
 _MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
 _MONTHS.update({m.lower(): i for i, m in enumerate(calendar.month_abbr) if m})
@@ -106,12 +106,20 @@ def _range(m: re.Match[str]) -> tuple[date, date] | None:
     return None
 
 
+# A date that says when the page itself was written is metadata, not a commitment's deadline.
+_PUBLICATION = re.compile(
+    r"\b(?:published|first published|updated|last updated|posted|page last reviewed|"
+    r"last reviewed|reviewed|date)\s*(?:on|:)?\s*$",
+    re.I,
+)
+
+
 def find(text: str) -> list[Mention]:
-    """Every normalisable date or time frame in ``text``."""
+    """Every normalisable date or time frame in ``text`` (publication stamps excluded)."""
     out: list[Mention] = []
     for m in DATE.finditer(text):
         rng = _range(m)
-        if rng is None:
+        if rng is None or _PUBLICATION.search(text[max(0, m.start() - 30) : m.start()]):
             continue
         start = m.start() if not m.group("lead") else m.start("lead")
         out.append(
@@ -131,17 +139,16 @@ def _direction(a: Mention | None, b: Mention | None) -> tuple[str, int | None]:
         return "set", None
     if b is None:
         return "removed", None
+    # A deadline is when something is due: the end of the period. "by 2023/24" restated as
+    # "by 31 March 2024" ends on the same day, so nothing slipped however the start moved.
     days = (b.key[1] - a.key[1]).days
-    if days == 0:
-        days = (b.key[0] - a.key[0]).days
     return ("slipped" if days > 0 else "brought_forward" if days < 0 else "unchanged"), days
 
 
 def extract(old: str, new: str, section: str) -> list[Change]:
     """Deadline changes between the old and new text of one hunk."""
-    gone, came = unmatched(find(old), find(new))
     changes: list[Change] = []
-    for a, b in pair(gone, came):
+    for a, b in changed_pairs(find(old), find(new)):
         direction, days = _direction(a, b)
         changes.append(
             Change(

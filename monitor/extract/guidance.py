@@ -8,12 +8,19 @@ from monitor.extract.base import Change
 from monitor.extract.common import sentence_at
 
 _PREFIXES = "NG|CG|QS|TA|PH|DG|IPG|MTG|HTG|HST|ES|KTT|MIB|PMG|NM|CSG|SC|SG|GID-[A-Z]+"
-CODE = re.compile(rf"\b(?:{_PREFIXES})\d{{1,5}}\b")
+# Not a UK postcode ("Nottingham NG7 2RD"): a code is never followed by digit-letter-letter.
+CODE = re.compile(rf"\b(?:{_PREFIXES})\d{{1,5}}\b(?!\s?\d[A-Z]{{2}}\b)")
 REC = re.compile(
     r"\b(?:recommendations?|rec\.)\s+(\d{1,2}(?:\.\d{1,3}){1,3})\b|^(\d{1,2}\.\d{1,3}\.\d{1,3})\s",
     re.I | re.M,
 )
-_WITHDRAWN = re.compile(r"\b(?:has been |was |is |now )?withdrawn\b", re.I)
+# Withdrawn *guidance*: the word needs a guidance-like subject, not "consent withdrawn".
+_WITHDRAWN = re.compile(
+    rf"\b(?:guidance|guideline|standard|appraisal|this|it|(?:{_PREFIXES})\d{{1,5}})\b"
+    r"[^.\n]{0,40}?\b(?:has been|have been|was|is|is now|are|were)\s+withdrawn\b"
+    r"|^\W*withdrawn\W*$|\(\s*withdrawn\s*\)|\bwithdrawn guidance\b",
+    re.I | re.M,
+)
 _REPLACED = re.compile(r"\b(?:replaced|superseded|updated and replaced) by\b", re.I)
 _AMENDED = re.compile(r"\b(?:amended|updated|added|removed|deleted|new) recommendations?\b", re.I)
 

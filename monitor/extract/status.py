@@ -27,16 +27,28 @@ STATUS = re.compile(
 )
 # Under a "Verdict" or "Status" heading the wording itself is the verdict (Full Fact style).
 VERDICT_SECTION = re.compile(r"\b(verdict|status|progress rating|rating)\b", re.I)
+# Order matters: negated phrasings are tried before the positive ones they contain.
 _VERDICT_PHRASES = (
     ("too early to say", re.compile(r"\btoo early to (?:say|tell|judge|give a verdict)\b", re.I)),
     ("not started", re.compile(r"\bnot (?:yet )?started\b", re.I)),
-    ("off track", re.compile(r"\b(?:off|not on) track\b", re.I)),
+    (
+        "not achieved",
+        re.compile(
+            r"\b(?:not|never)\s+(?:yet\s+)?(?:been\s+)?(?:achieved|met|delivered|kept)\b"
+            r"|\b(?:missed|failed to (?:meet|deliver|achieve))\b",
+            re.I,
+        ),
+    ),
+    ("off track", re.compile(r"\b(?:off|not on|no longer on) track\b", re.I)),
     ("on track", re.compile(r"\bon track\b", re.I)),
     (
         "broken",
         re.compile(r"\b(?:pledge|promise|commitment) (?:has been |was |is )?broken\b", re.I),
     ),
-    ("achieved", re.compile(r"\b(?:has been |was |been )(?:achieved|met|delivered)\b", re.I)),
+    (
+        "achieved",
+        re.compile(r"\b(?:has|have|was|were)\s+(?:been\s+)?(?:achieved|met|delivered)\b", re.I),
+    ),
     ("in progress", re.compile(r"\b(?:in progress|progress is being made|some progress)\b", re.I)),
 )
 

@@ -10,11 +10,10 @@ from monitor.extract import deadline, funding
 from monitor.extract.base import Change
 from monitor.extract.common import (
     Mention,
+    changed_pairs,
     masked_context,
-    pair,
     sentence_at,
     spans_overlap,
-    unmatched,
 )
 
 _NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
@@ -98,9 +97,8 @@ def _same_unit(a: Mention, b: Mention) -> float:
 
 def extract(old: str, new: str, section: str) -> list[Change]:
     """Target changes between the old and new text of one hunk (paired only within a unit)."""
-    gone, came = unmatched(find(old), find(new))
     changes: list[Change] = []
-    for a, b in pair(gone, came, _same_unit):
+    for a, b in changed_pairs(find(old), find(new), _same_unit):
         changes.append(
             Change(
                 "target",

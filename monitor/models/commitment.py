@@ -114,6 +114,7 @@ class Evidence(Base):
     date: Mapped[date] = mapped_column(Date)
     kind: Mapped[str] = mapped_column(String(30))
     change_id: Mapped[int | None] = mapped_column(ForeignKey("change.id", ondelete="SET NULL"))
+    change_index: Mapped[int | None] = mapped_column(Integer)  # which typed change of the row
     snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("snapshot.id", ondelete="SET NULL"))
     event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="SET NULL"))
     url: Mapped[str | None] = mapped_column(String(2000))

@@ -21,9 +21,13 @@ def upgrade() -> None:
     with op.batch_alter_table("event") as batch:
         batch.add_column(sa.Column("delivered_to", sa.JSON, nullable=False, server_default="[]"))
         batch.add_column(sa.Column("claimed_at", sa.DateTime(timezone=True)))
+    with op.batch_alter_table("commitment_evidence") as batch:
+        batch.add_column(sa.Column("change_index", sa.Integer))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("commitment_evidence") as batch:
+        batch.drop_column("change_index")
     with op.batch_alter_table("event") as batch:
         batch.drop_column("claimed_at")
         batch.drop_column("delivered_to")
