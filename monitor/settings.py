@@ -1,0 +1,36 @@
+"""Every default in one place, each with a one-line reason.
+
+Modules read their defaults from here instead of keeping constants of their own; the
+configuration file overrides the ones a user may want to change (see ``monitor.config``).
+Sections: fetching, the chain, events and delivery, storage.
+"""
+
+from __future__ import annotations
+
+# -- fetching -------------------------------------------------------------------------------
+USER_AGENT = "policy-monitor/0.1 (+https://github.com/policy-monitor/policy-monitor)"
+CONCURRENCY = 16  # parallel requests in one crawl
+PER_DOMAIN_CONCURRENCY = 8  # gov.uk asks for under 10 requests a second
+TIMEOUT_S = 30.0  # per request, connect to last byte
+MAX_BODY_MB = 20.0  # bodies above this are refused, never truncated
+RETRIES = 3  # for 429, 5xx and connection errors
+RETRY_AFTER_MAX_S = 60.0  # a longer Retry-After is capped, not obeyed
+FAILURES_BEFORE_REMOVED = 3  # consecutive 404/410 answers before "page removed"
+REMOVED_STATUSES = (404, 410)  # the only answers that can mean a page is gone
+
+# -- the chain --------------------------------------------------------------------------------
+SITEWIDE_MIN_PAGES = 3  # the same edit on this many pages of a site is one site-wide event
+INLINE_BELOW = 24  # pages: fewer are analysed inline (a process pool costs ~0.5 s to start)
+QUOTE_CHARS = 600  # evidence quotes are clipped to this many characters
+
+# -- events and delivery --------------------------------------------------------------------
+DEDUP_KEY_MAX = 300  # the outbox's dedup-key column; longer keys keep a prefix and a hash
+DELIVERY_MAX_ATTEMPTS = 8  # then the delivery is dead-lettered with its last error
+DELIVERY_BACKOFF_S = 30.0  # first retry after this; doubled each attempt
+DELIVERY_BACKOFF_MAX_S = 6 * 3600.0  # never wait longer than this between attempts
+DELIVERY_STALE_CLAIM_S = 15 * 60.0  # a claim this old was left by a crashed run
+
+# -- storage ----------------------------------------------------------------------------------
+DATABASE_ENV = "POLICY_MONITOR_DATABASE_URL"
+DATABASE_URL = "sqlite:///policy-monitor.db"  # the embedded default, in the working folder
+SQLITE_BUSY_TIMEOUT_MS = 30_000  # a second writer waits this long instead of failing at once
