@@ -18,7 +18,7 @@ from sqlalchemy import update
 from monitor.db import Database
 from monitor.event import pending
 from monitor.models import Event
-from notifiers.base import Notifier
+from notifiers.base import Alert, Notifier
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
@@ -62,12 +62,13 @@ def deliver_pending(db: Database, notifiers: Sequence[Notifier]) -> int:
         if claim is None:
             continue
         kind, payload, done = claim
+        alert = Alert(event_id, kind, payload, now)
         error = None
         for notifier in notifiers:
             if notifier.name in done:
                 continue
             try:
-                notifier.deliver(kind, payload)
+                notifier.send(alert, "-")
             except Exception as exc:
                 error = f"{notifier.name}: {type(exc).__name__}: {exc}"[:2000]
                 break

@@ -108,7 +108,8 @@ def describe(kind: str, payload: dict[str, Any]) -> list[str]:
     if "commitment_title" in payload:
         head = f"{kind.replace('_', ' ')}: {payload['commitment_title']}"
         before, after = payload.get("before"), payload.get("after")
-        lines = [head, f"  {payload.get('summary') or f'{before or "(none)"} -> {after or "(none)"}'}"]
+        fallback = f"{before or '(none)'} -> {after or '(none)'}"
+        lines = [head, f"  {payload.get('summary') or fallback}"]
         if kind == "status_suggested":
             lines.append(
                 f"  suggested status: {payload.get('suggested_status')} "

@@ -1,25 +1,26 @@
-"""Console notifier: prints alerts (the demo's and a dry run's output)."""
+"""Console notifier: prints alerts (the demo's and a dry run's output, and the default route)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 
-from notifiers.base import describe
+from notifiers.base import Alert, describe, register
 
 
+@register("console")
 class ConsoleNotifier:
-    """Print each event as a short alert."""
+    """Print each alert as a short block of text."""
 
-    name = "console"
+    kind = "console"
 
-    def __init__(self, console: Console | None = None) -> None:
+    def __init__(self, console: Console | None = None, name: str = "console") -> None:
         self.console = console or Console()
+        self.name = name
 
-    def deliver(self, kind: str, payload: dict[str, Any]) -> None:
-        lines = describe(kind, payload)
+    def send(self, alert: Alert, recipient: str) -> str | None:
+        lines = describe(alert.kind, alert.payload)
         self.console.print(f"[bold yellow]ALERT[/] {escape(lines[0])}")
         for line in lines[1:]:
             self.console.print(escape(line))
+        return None

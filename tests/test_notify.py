@@ -19,14 +19,16 @@ class Collecting:
     def __init__(self) -> None:
         self.got: list[tuple[str, dict[str, Any]]] = []
 
-    def deliver(self, kind: str, payload: dict[str, Any]) -> None:
+    def send(self, alert: Any, recipient: str) -> None:
+        kind, payload = alert.kind, alert.payload
         self.got.append((kind, payload))
 
 
 class Down:
     name = "down"
 
-    def deliver(self, kind: str, payload: dict[str, Any]) -> None:
+    def send(self, alert: Any, recipient: str) -> None:
+        _kind, _payload = alert.kind, alert.payload
         raise ConnectionError("Slack unreachable")
 
 

@@ -150,7 +150,8 @@ class Flaky:
         self.up = False
         self.sent: list[str] = []
 
-    def deliver(self, kind: str, payload: dict[str, Any]) -> None:
+    def send(self, alert: Any, recipient: str) -> None:
+        _kind, payload = alert.kind, alert.payload
         if not self.up:
             raise ConnectionError("SMTP down")
         self.sent.append(payload["n"])
@@ -163,7 +164,8 @@ class Steady:
         self.sent: list[str] = []
         self.db = db
 
-    def deliver(self, kind: str, payload: dict[str, Any]) -> None:
+    def send(self, alert: Any, recipient: str) -> None:
+        _kind, payload = alert.kind, alert.payload
         self.sent.append(payload["n"])
         if self.db is not None:  # meanwhile another run delivers every other event
             with self.db.session() as s:
