@@ -127,19 +127,48 @@ class FetchConfig(_Model):
 
 
 class SlackConfig(_Model):
-    token_env: str = "SLACK_BOT_TOKEN"
-    base_url: str | None = None
-    channels: dict[str, str] = Field(default_factory=dict)
+    """Slack through the Web API (a bot token) or an incoming webhook."""
+
+    token_env: str = "SLACK_BOT_TOKEN"  # the variable holding the bot token
+    base_url: str | None = None  # the Web API root; a local or self-hosted proxy in tests
+    webhook_url_env: str | None = None  # set to post through an incoming webhook instead
+    channels: dict[str, str] = Field(default_factory=dict)  # route name -> "#channel" or ID
 
 
 class EmailConfig(_Model):
+    """SMTP delivery: immediate alerts and digests."""
+
     smtp_host: str = "localhost"
     smtp_port: int = Field(default=25, ge=1, le=65535)
     username_env: str | None = None
     password_env: str | None = None
-    starttls: bool = False
+    starttls: bool = False  # upgrade a plain connection with STARTTLS
+    tls: bool = False  # implicit TLS from the first byte (port 465)
+    timeout_s: float = Field(default=30.0, gt=0, le=600)
     sender: str = "policy-monitor@localhost"
-    recipients: list[str] = Field(default_factory=list)
+    recipients: list[str] = Field(default_factory=list)  # the team's addresses ("email" route)
+
+    @model_validator(mode="after")
+    def _one_tls_mode(self) -> EmailConfig:
+        if self.tls and self.starttls:
+            raise ValueError("starttls and tls are exclusive: choose one")
+        return self
+
+
+class AppriseConfig(_Model):
+    """One Apprise destination (Teams, Discord, Matrix...); its URL holds secrets."""
+
+    url_env: str  # the variable holding the Apprise URL
+
+
+class DigestConfig(_Model):
+    """When email digests go out."""
+
+    daily_at: str = Field(default="08:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    weekly_day: Literal[
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+    ] = "saturday"
+    timezone: str = "Europe/London"
 
 
 class RouteConfig(_Model):
@@ -147,13 +176,18 @@ class RouteConfig(_Model):
 
     events: list[str] = Field(default_factory=lambda: ["*"])
     sources: list[str] = Field(default_factory=lambda: ["*"])
+    commitments: list[str] = Field(default_factory=lambda: ["*"])
+    tags: list[str] = Field(default_factory=lambda: ["*"])
     min_significance: float = Field(default=0.0, ge=0, le=1)
-    notify: list[str]
+    notify: list[str] = Field(min_length=1)
 
 
 class NotifyConfig(_Model):
     slack: SlackConfig | None = None
     email: EmailConfig | None = None
+    apprise: dict[str, AppriseConfig] = Field(default_factory=dict)
+    digest: DigestConfig = Field(default_factory=DigestConfig)
+    public_base_url: str | None = None  # the web app's address, for links in alerts
     routes: list[RouteConfig] = Field(default_factory=list)
 
 
