@@ -20,6 +20,8 @@ COMMANDS = {
     "compare": ("monitor.compare", "compare_command"),
     "commitments": ("monitor.commitment_cli", "commitments_group"),
     "db": ("monitor.db_cli", "db_group"),
+    "deliver": ("monitor.deliver_cli", "deliver_command"),
+    "deliveries": ("monitor.deliver_cli", "deliveries_command"),
     "demo": ("monitor.demo", "demo_command"),
     "events": ("monitor.events_cli", "events_command"),
 }

@@ -283,7 +283,33 @@ def parse_config(text: str, path: str = "<config>") -> Config:
             node = _locate(root, ("sources", i, "name"))
             line = node.start_mark.line + 1 if node is not None else 1
             raise ConfigError(f"{path}:{line}: sources.{i}.name: duplicate source name {name!r}")
+    _check_routes(cfg, root, path)
     return cfg
+
+
+def _check_routes(cfg: Config, root: yaml.Node | None, path: str) -> None:
+    """Every route names a known event kind and a channel that is configured."""
+    from monitor.event import EVENT_KINDS
+    from monitor.routing import target_problem
+
+    def fail(loc: tuple[int | str, ...], message: str) -> None:
+        node = _locate(root, loc)
+        line = node.start_mark.line + 1 if node is not None else 1
+        raise ConfigError(f"{path}:{line}: {'.'.join(map(str, loc))}: {message}")
+
+    for i, route in enumerate(cfg.notify.routes):
+        for j, kind in enumerate(route.events):
+            if kind != "*" and kind not in EVENT_KINDS:
+                fail(("notify", "routes", i, "events", j),
+                     f"unknown event kind {kind!r}; known: {', '.join(EVENT_KINDS)}")  # fmt: skip
+        for j, name in enumerate(route.notify):
+            problem = target_problem(name, cfg.notify)
+            if problem:
+                fail(("notify", "routes", i, "notify", j), problem)
+        known = {s.name for s in cfg.sources}
+        for j, src in enumerate(route.sources):
+            if src != "*" and known and src not in known:
+                fail(("notify", "routes", i, "sources", j), f"no source named {src!r}")
 
 
 def load_config(path: str | Path) -> Config:

@@ -1,136 +1,130 @@
-"""One check cycle: pick the pages, crawl them, record every result, report outcomes."""
+"""One check cycle: fetch the pages, follow each through the chain, then publish events.
+
+Per page: load its state (a short transaction), follow it (``monitor.chain.follow``: the CPU
+step in a process pool when there is one), save the result (another short transaction).
+Files linked from the pages are fetched in a further round of the same cycle, so their
+first version is the baseline. When every page is in, what spans pages is decided and
+every event is written once (``monitor.outbox.publish``).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from datetime import UTC, datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from monitor import tracking
-from monitor.change import Analysis
+from monitor import outbox, settings, store
+from monitor.chain import PageOutcome, PageResult, follow, job_for
 from monitor.config import Config
 from monitor.crawl import Fetch
 from monitor.db import Database
-from monitor.event import emit
+from monitor.evidence import Registry
 from monitor.fetch import FetchResult, FetchTarget
-from monitor.models import Event, WatchedPage
-from monitor.pipeline import PageOutcome, Recorder
-from monitor.sitewide import SitewideChange, group_sitewide
-from monitor.watchlist import allowed_domains
-from watchers.discovery import PollReport, inputs_from_config, poll
-from watchers.http import Fetcher, policy_from_config
+from monitor.worker import run_job
 
+log = logging.getLogger(__name__)
 OutcomeSink = Callable[[PageOutcome], None]
-SITEWIDE_MIN_PAGES = 3
+ATTACHMENT_ROUNDS = 2  # fetch rounds after the first, for files newly found on the pages
 
 
 @dataclass
 class CycleReport:
-    """Counts of page outcomes in one cycle."""
+    """The page outcomes of one cycle and the events it wrote."""
 
     counts: dict[str, int] = field(default_factory=dict)
     outcomes: list[PageOutcome] = field(default_factory=list)
+    events: list[int] = field(default_factory=list)
 
     def add(self, outcome: PageOutcome) -> None:
         self.counts[outcome.status] = self.counts.get(outcome.status, 0) + 1
         self.outcomes.append(outcome)
 
 
-def fold_sitewide(
-    session: Session, changed: list[tuple[int, int, Analysis]], min_pages: int = SITEWIDE_MIN_PAGES
-) -> list[SitewideChange]:
-    """Turn an edit seen on many pages of one site in this cycle into one site-wide event.
+class Cycle:
+    """Records fetch results for one cycle; :meth:`finish` publishes its events."""
 
-    The per-page ``page_changed`` events it covered are still pending (delivery comes after
-    the cycle): those left with nothing else are suppressed, the others carry what remains.
-    """
-    if len(changed) < min_pages:
-        return []
-    pages = {p.id: p for p in session.scalars(select(WatchedPage).where(
-        WatchedPage.id.in_([page_id for page_id, _, _ in changed])))}  # fmt: skip
-    items = [
-        (urlsplit(pages[pid].url).netloc, pages[pid].url, analysis) for pid, _, analysis in changed
-    ]
-    wide, per_page = group_sitewide(items, min_pages)
-    if not wide:
-        return []
-    for s in wide:
-        emit(
-            session,
-            "sitewide_change",
-            f"sitewide_change:{s.site}:{s.fingerprint}:{min(cid for _, cid, _ in changed)}",
-            {
-                "site": s.site,
-                "title": f"{s.site}: the same edit on {s.pages} pages",
-                "summary": f"{s.change.kind} change on {s.pages} pages of {s.site}",
-                "change": s.change.to_json() | {"section": s.change.section},
-                "pages": s.pages,
-                "urls": s.urls[:50],
-            },
+    def __init__(
+        self,
+        db: Database,
+        *,
+        registry: Registry | None = None,
+        allowed_domains: list[str] | tuple[str, ...] = (),
+        failures_before_removed: int = settings.FAILURES_BEFORE_REMOVED,
+        pool: Executor | None = None,
+        load_registry: bool = True,
+    ) -> None:
+        self.db = db
+        self.id = uuid.uuid4().hex
+        self.pool = pool
+        self.allowed_domains = tuple(allowed_domains)
+        self.failures_before_removed = failures_before_removed
+        if registry is None and load_registry:
+            with db.session() as s:
+                registry = store.load_registry(s)
+        self.registry = registry
+        self.report = CycleReport()
+        self.found: list[FetchTarget] = []  # attachments to fetch in a later round
+
+    def record(self, result: FetchResult) -> PageOutcome:
+        """Follow and save one result, doing the CPU work here."""
+        return self._save(result, lambda state: self._follow(result, state, None))
+
+    async def record_async(self, result: FetchResult) -> PageOutcome:
+        """Follow and save one result, the CPU work in the pool while the crawl goes on."""
+        try:
+            with self.db.session() as s:
+                state = store.load_state(s, result)
+            job = job_for(result, state)
+            work = await run_job(self.pool, job) if job is not None else None
+        except Exception as exc:  # a body that crashes the normaliser is one page's error
+            log.exception("failed to analyse %s", result.target.url)
+            return self._add(
+                PageOutcome(result.target.url, "error", error=f"analysis failed: {exc}")
+            )
+        return self._save(result, lambda st: self._follow(result, st, work), state)
+
+    def _follow(self, result: FetchResult, state: store.PageState, work: object) -> PageResult:
+        return follow(
+            result,
+            state,
+            self.registry,
+            now=datetime.now(UTC),
+            work=work,  # type: ignore[arg-type]
+            allowed_domains=self.allowed_domains,
+            failures_before_removed=self.failures_before_removed,
         )
-    for (_, change_id, before), (_, _, after) in zip(changed, per_page, strict=True):
-        if after is before:
-            continue
-        event = session.scalar(
-            select(Event).where(Event.change_id == change_id, Event.kind == "page_changed")
-        )
-        if event is None or event.status != "pending":
-            continue
-        if not after.meaningful:
-            event.status = "suppressed"
-            event.last_error = "covered by a site-wide change"
-        else:
-            event.payload = {
-                **event.payload,
-                "summary": after.summary,
-                "significance": after.significance,
-                "changes": [c.to_json() | {"section": c.section} for c in after.changes],
-            }
-    session.flush()
-    return wide
 
+    def _save(
+        self,
+        result: FetchResult,
+        run: Callable[[store.PageState], PageResult],
+        state: store.PageState | None = None,
+    ) -> PageOutcome:
+        try:
+            with self.db.session() as s:
+                state = state or store.load_state(s, result)
+                found = run(state)
+                self.found.extend(store.save(s, self.id, state, found))
+        except Exception as exc:  # one bad page must not lose the others
+            log.exception("failed to record %s", result.target.url)
+            return self._add(
+                PageOutcome(result.target.url, "error", error=f"internal error: {exc}")
+            )
+        return self._add(found.outcome)
 
-COMMITMENT_EVENTS = ("funding_changed", "deadline_changed", "target_changed", "status_suggested")
+    def _add(self, outcome: PageOutcome) -> PageOutcome:
+        self.report.add(outcome)
+        return outcome
 
-
-def one_commitment_alert_per_edit(session: Session, change_ids: list[int]) -> None:
-    """The same edit to the same commitment seen on several pages is one alert, not one each."""
-    stmt = (
-        select(Event)
-        .where(
-            Event.change_id.in_(change_ids),
-            Event.kind.in_(COMMITMENT_EVENTS),
-            Event.status == "pending",
-        )
-        .order_by(Event.id)
-    )
-    first: dict[tuple[object, ...], Event] = {}
-    for event in session.scalars(stmt):
-        p = event.payload
-        key = (event.kind, p.get("commitment_id"), p.get("before"), p.get("after"))
-        if key not in first:
-            first[key] = event
-            continue
-        event.status = "suppressed"
-        event.last_error = f"same edit as event {first[key].id}"
-        also = [*first[key].payload.get("also_on", []), p.get("page_url")]
-        first[key].payload = {**first[key].payload, "also_on": also}
-
-
-def discover(db: Database, config: Config) -> PollReport:
-    """Poll every source's feeds, searches, sitemaps and listings; new matches become watched."""
-    inputs = [i for src in config.sources for i in inputs_from_config(src)]
-    if not inputs:
-        return PollReport()
-    urls = [i.target for i in inputs] + [p.url for s in config.sources for p in s.pages]
-    configured = [d for s in config.sources for d in s.allowed_domains]
-    fetcher = Fetcher(policy_from_config(config.fetch, allowed_domains(urls, configured)))
-    return poll(db, inputs, fetcher)
+    def finish(self) -> CycleReport:
+        """Decide what spans pages and write every event of the cycle, once."""
+        with self.db.session() as s:
+            self.report.events = outbox.publish(s, self.id)
+        return self.report
 
 
 async def run_cycle(
@@ -141,28 +135,24 @@ async def run_cycle(
     on_outcome: OutcomeSink | None = None,
     *,
     pool: Executor | None = None,
+    registry: Registry | None = None,
 ) -> CycleReport:
-    """Fetch ``targets`` and record the results; every target yields exactly one outcome.
-
-    Fetching and database writes stay on this thread; normalising and diffing go to a pool
-    of processes when one is given (see :func:`monitor.worker.make_pool`), else inline.
-    """
-    configured = [d for src in config.sources for d in src.allowed_domains]
-    recorder = Recorder(
+    """Fetch ``targets`` and record the results; every target yields exactly one outcome."""
+    cycle = Cycle(
         db,
+        registry=registry,
+        allowed_domains=[d for src in config.sources for d in src.allowed_domains],
         failures_before_removed=config.fetch.failures_before_removed,
-        allowed_domains=configured,
-        on_change=tracking.cycle_hook(),
+        pool=pool,
     )
-    report = CycleReport()
-    seen: set[str] = set()
     tasks: set[asyncio.Task[None]] = set()
 
     async def record(result: FetchResult) -> None:
-        outcome = await recorder.record_async(result, pool)
-        report.add(outcome)
+        outcome = await cycle.record_async(result)
         if on_outcome is not None:
             on_outcome(outcome)
+
+    seen: set[str] = set()
 
     def sink(result: FetchResult) -> asyncio.Task[None]:
         seen.add(result.target.url)
@@ -171,15 +161,15 @@ async def run_cycle(
         task.add_done_callback(tasks.discard)
         return task
 
-    try:
+    for _ in range(1 + ATTACHMENT_ROUNDS):
+        if not targets:
+            break
+        seen.clear()
         await fetch(targets, sink)
         for target in targets:  # a request dropped without a callback is still an error
             if target.url not in seen:
                 sink(FetchResult(target=target, error="not fetched (filtered or dropped)"))
         while tasks:
             await asyncio.gather(*list(tasks))
-        fold_sitewide(recorder.session, recorder.changed)
-        one_commitment_alert_per_edit(recorder.session, [cid for _, cid, _ in recorder.changed])
-    finally:
-        recorder.close()
-    return report
+        targets, cycle.found = cycle.found, []
+    return cycle.finish()

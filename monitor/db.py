@@ -12,8 +12,10 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-ENV_VAR = "POLICY_MONITOR_DATABASE_URL"
-DEFAULT_URL = "sqlite:///policy-monitor.db"
+from monitor import settings
+
+ENV_VAR = settings.DATABASE_ENV
+DEFAULT_URL = settings.DATABASE_URL
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -34,6 +36,8 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
+    # A second writer (another command, the web app) waits for the lock instead of failing.
+    cur.execute(f"PRAGMA busy_timeout={settings.SQLITE_BUSY_TIMEOUT_MS}")
     cur.close()
     # pysqlite starts transactions lazily and on its own terms, which breaks SAVEPOINT;
     # take over: no implicit BEGIN from the driver, we emit it when SQLAlchemy begins.
@@ -41,7 +45,12 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
 
 
 def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
-    conn.exec_driver_sql("BEGIN")
+    # A writing transaction takes the write lock up front (IMMEDIATE), where the busy timeout
+    # applies: a deferred one that reads and then writes fails at once (SQLITE_BUSY) when
+    # another writer committed in between. Our transactions are short, so waiting is cheap.
+    # Read-only sessions stay deferred and, in WAL mode, never wait for a writer.
+    readonly = conn.get_execution_options().get("policy_monitor_readonly", False)
+    conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
@@ -101,11 +110,17 @@ class Database:
         if migrate:
             ensure_schema(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        reader = self.engine.execution_options(policy_monitor_readonly=True)
+        self._readers = sessionmaker(reader, expire_on_commit=False)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A transactional session: committed on success, rolled back on error."""
-        with self._sessions() as s:
+    def session(self, *, readonly: bool = False) -> Iterator[Session]:
+        """A transactional session: committed on success, rolled back on error.
+
+        Keep it short, and never open across network I/O. ``readonly`` sessions do not take
+        SQLite's write lock (PostgreSQL needs no such hint).
+        """
+        with (self._readers if readonly else self._sessions)() as s:
             try:
                 yield s
                 s.commit()

@@ -10,15 +10,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.rule import Rule
 
+from monitor.channels import deliver_configured
 from monitor.commitment import load_seed
 from monitor.config import Config, FetchConfig, PageConfig, SourceConfig
 from monitor.crawl import Fetch, run_job
-from monitor.cycle import discover, run_cycle
+from monitor.cycle import run_cycle
 from monitor.db import Database
-from monitor.notify import deliver_pending
+from monitor.discover import discover
 from monitor.replay import ReplayServer
 from monitor.watchlist import allowed_domains, plan_targets
-from notifiers.console import ConsoleNotifier
 from spiders.settings import crawl_settings
 
 _SHAPE_SOURCE = {"govuk": "govuk", "nhse": "nhse", "nice": "nice"}
@@ -50,7 +50,6 @@ def demo_config(server: ReplayServer) -> Config:
 def run_demo(db_url: str, console: Console) -> dict[str, int]:
     """Crawl every revision of the replay site; return totals of page outcomes."""
     totals: dict[str, int] = {}
-    notifier = ConsoleNotifier(console)
     with ReplayServer() as server:
         config = demo_config(server)
         db = Database(db_url)
@@ -76,8 +75,8 @@ def run_demo(db_url: str, console: Console) -> dict[str, int]:
                     totals[status] = totals.get(status, 0) + n
                 counts = ", ".join(f"{n} {k}" for k, n in sorted(report.counts.items()))
                 console.print(f"checked {len(targets)} pages: {counts}")
-                sent = deliver_pending(db, [notifier])
-                if not sent:
+                sent = deliver_configured(db, config, console=console)
+                if not sent.sent:
                     console.print("no alerts")
 
         try:

@@ -149,27 +149,3 @@ def render_html(hunks: list[Hunk]) -> str:
             f"<p>{''.join(body)}</p></section>"
         )
     return "\n".join(parts)
-
-
-def _slack_esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def render_slack(hunks: list[Hunk], limit: int = 2900) -> str:
-    """Slack mrkdwn: bold section, ~struck~ removals and *bold* additions, cut at ``limit``."""
-    out: list[str] = []
-    for h in hunks:
-        out.append(f"*{_slack_esc(h.section or 'Top of page')}*")
-        pieces: list[str] = []
-        for op, text in _inline(h):
-            t = _slack_esc(text)
-            if op == 0 or not t.strip():
-                pieces.append(t)
-            else:
-                mark = "~" if op < 0 else "*"
-                # Slack needs the markers flush against non-space text.
-                lead, core, trail = t[: len(t) - len(t.lstrip())], t.strip(), t[len(t.rstrip()) :]
-                pieces.append(f"{lead}{mark}{core}{mark}{trail}")
-        out.append("> " + "".join(pieces).replace("\n", "\n> "))
-    text = "\n".join(out)
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,7 +1,7 @@
-"""Events: plain records written to an outbox table, delivered later by notifiers.
+"""Events as plain data: what a cycle decided happened, before the outbox stores it.
 
-Writing an event and the change that caused it happen in one transaction, and the
-unique ``dedup_key`` means a replayed cycle can never queue the same alert twice.
+An :class:`EventDraft` is pure data made by the chain (``monitor.chain``); the outbox
+(``monitor.outbox``) writes it once, keyed on ``dedup_key``, and never edits it afterwards.
 """
 
 from __future__ import annotations
@@ -10,10 +10,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from monitor.models import Event
+from monitor import settings
 
 EVENT_KINDS = (
     "page_changed",
@@ -29,59 +26,39 @@ EVENT_KINDS = (
     "status_suggested",
     "guidance_changed",
 )
+COMMITMENT_EVENTS = ("funding_changed", "deadline_changed", "target_changed", "status_suggested")
 
 
 @dataclass
-class PendingEvent:
-    """An event as notifiers see it."""
+class EventDraft:
+    """An event decided on but not yet written.
 
-    id: int
+    ``status`` is "pending" for an alert to route, or "suppressed" for one kept only as a
+    record (covered by a site-wide change, or the same edit already alerted), with ``note``
+    saying why. ``changes`` carries the full typed changes of a ``page_changed`` draft, so
+    the end of the cycle can fold site-wide edits out of it.
+    """
+
     kind: str
-    payload: dict[str, Any] = field(default_factory=dict)
+    dedup_key: str
+    payload: dict[str, Any]
+    page_id: int | None = None
+    change_id: int | None = None
+    status: str = "pending"
+    note: str | None = None
+    site: str = ""
+    changes: list[dict[str, Any]] = field(default_factory=list)
 
-
-MAX_KEY = 300
+    def __post_init__(self) -> None:
+        if self.kind not in EVENT_KINDS:
+            raise ValueError(f"unknown event kind {self.kind!r}")
+        self.dedup_key = fit_key(self.dedup_key)
 
 
 def fit_key(key: str) -> str:
     """A dedup key that fits the column: long keys keep a prefix and a hash of the whole."""
-    if len(key) <= MAX_KEY:
+    limit = settings.DEDUP_KEY_MAX
+    if len(key) <= limit:
         return key
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
-    return f"{key[: MAX_KEY - len(digest) - 1]}#{digest}"
-
-
-def emit(
-    session: Session,
-    kind: str,
-    dedup_key: str,
-    payload: dict[str, Any],
-    *,
-    page_id: int | None = None,
-    change_id: int | None = None,
-) -> Event | None:
-    """Queue an event unless one with the same ``dedup_key`` exists; returns the new row."""
-    if kind not in EVENT_KINDS:
-        raise ValueError(f"unknown event kind {kind!r}")
-    dedup_key = fit_key(dedup_key)
-    existing = session.scalar(select(Event.id).where(Event.dedup_key == dedup_key))
-    if existing is not None:
-        return None
-    event = Event(
-        kind=kind,
-        dedup_key=dedup_key,
-        payload=payload,
-        page_id=page_id,
-        change_id=change_id,
-        status="pending",
-        attempts=0,
-    )
-    session.add(event)
-    session.flush()
-    return event
-
-
-def pending(session: Session, limit: int = 500) -> list[Event]:
-    """Undelivered events, oldest first."""
-    stmt = select(Event).where(Event.status == "pending").order_by(Event.id).limit(limit)
-    return list(session.scalars(stmt))
+    return f"{key[: limit - len(digest) - 1]}#{digest}"

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-import hashlib
 import zlib
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from monitor.body import COMPRESS_LEVEL, compress, sha256
 from monitor.document import Document
-from monitor.fetch import FetchResult
-from monitor.models import Blob, Snapshot, WatchedPage
+from monitor.models import Blob, Snapshot
 
-COMPRESS_LEVEL = 6
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+__all__ = [
+    "COMPRESS_LEVEL",
+    "body_of",
+    "compress",
+    "jsonable",
+    "latest",
+    "put_blob",
+    "sha256",
+    "text_hash",
+]
 
 
 def text_hash(doc: Document) -> str:
@@ -28,10 +32,6 @@ def text_hash(doc: Document) -> str:
 def latest(session: Session, page_id: int) -> Snapshot | None:
     stmt = select(Snapshot).where(Snapshot.page_id == page_id).order_by(Snapshot.id.desc()).limit(1)
     return session.scalar(stmt)
-
-
-def compress(body: bytes) -> bytes:
-    return zlib.compress(body, COMPRESS_LEVEL)
 
 
 def put_blob(
@@ -57,34 +57,5 @@ def body_of(session: Session, snapshot: Snapshot) -> bytes:
     return zlib.decompress(compressed_body_of(session, snapshot))
 
 
-def _jsonable(meta: dict[str, Any]) -> dict[str, Any]:
+def jsonable(meta: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in meta.items() if isinstance(v, str | int | float | bool | list | dict)}
-
-
-def store(
-    session: Session,
-    page: WatchedPage,
-    result: FetchResult,
-    doc: Document,
-    digest: str,
-    text_digest: str | None = None,
-    compressed: bytes | None = None,
-) -> Snapshot:
-    """Add a snapshot for a fetched body whose hash differs from the page's latest."""
-    assert result.body is not None
-    put_blob(session, result.body, digest, compressed)
-    snap = Snapshot(
-        page_id=page.id,
-        http_status=result.status,
-        etag=result.etag,
-        last_modified=result.last_modified,
-        content_type=result.content_type[:200] or None,
-        content_hash=digest,
-        text_hash=text_digest or text_hash(doc),
-        text=doc.text,
-        meta=_jsonable(doc.meta),
-        final_url=result.final_url,
-    )
-    session.add(snap)
-    session.flush()
-    return snap

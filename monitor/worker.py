@@ -15,14 +15,14 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
+from monitor import settings
+from monitor.body import compress, sha256
 from monitor.change import Analysis, analyse
 from monitor.diff import diff_documents, render_text
 from monitor.document import Document
 from monitor.normalise import detect_format, normalise
-from monitor.snapshot import compress, sha256
 
 log = logging.getLogger(__name__)
-INLINE_BELOW = 24  # pages: fewer than this are processed inline (a pool costs ~0.5 s to start)
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,11 @@ def make_pool(pages: int, workers: int | None = None) -> Executor | None:
     event loop or threads yet, and inherit every imported module, so they start at once.
     """
     n = default_workers() if workers is None else workers
-    if n <= 0 or pages < INLINE_BELOW or "fork" not in multiprocessing.get_all_start_methods():
+    if (
+        n <= 0
+        or pages < settings.INLINE_BELOW
+        or "fork" not in multiprocessing.get_all_start_methods()
+    ):
         return None
     pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("fork"))
     pool.submit(_ready).result()  # start the workers now, not inside the crawl

@@ -9,8 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
+from monitor import outbox
 from monitor.change import Analysis, Change
-from monitor.models import Blob, ChangeRecord, Snapshot, WatchedPage
+from monitor.evidence import implications
+from monitor.folding import fold
+from monitor.models import Blob, ChangeRecord, Event, Evidence, Snapshot, WatchedPage
+from monitor.store import load_registry, record_implications
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
@@ -62,3 +66,27 @@ def store_change(
     session.add(row)
     session.flush()
     return page, row, analysis
+
+
+def track(
+    session: Session, page: WatchedPage, row: ChangeRecord, analysis: Analysis
+) -> list[Event]:
+    """What the chain and the store do with a stored change: evidence, figures, events."""
+    registry = load_registry(session)
+    assert registry is not None
+    info = {"id": page.id, "url": page.url, "title": page.title}
+    evidence, drafts = implications(registry, info, analysis, f"{page.id}:{row.id}")
+    for d in drafts:
+        d.change_id = row.id
+        d.payload |= {"change_id": row.id, "to_snapshot_id": row.to_snapshot_id}
+    record_implications(session, page, row, evidence, drafts)
+    ids = outbox.insert(session, fold(drafts))
+    for d in drafts:  # as publish does: evidence points at the alert it raised
+        for event_id in ids:
+            ev = session.get(Event, event_id)
+            if ev is not None and ev.dedup_key == d.dedup_key and d.payload.get("evidence_id"):
+                item = session.get(Evidence, d.payload["evidence_id"])
+                if item is not None and item.event_id is None:
+                    item.event_id = ev.id
+    session.flush()
+    return [e for e in (session.get(Event, i) for i in ids) if e is not None]

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from monitor.cycle import fold_sitewide, one_commitment_alert_per_edit
+from monitor.cycle import Cycle
 from monitor.db import Database
 from monitor.fetch import FetchResult
 from monitor.models import Event
-from monitor.pipeline import Recorder
 from monitor.watchlist import adhoc_pages, targets_for
 
 BODY = (
@@ -28,17 +27,18 @@ def test_template_edit_on_many_pages_becomes_one_sitewide_event(db: Database) ->
     own = [f"Page {i} funds {i + 1} projects in its area." for i in range(5)]
     old_banner = "Contact the helpline on weekdays between 9am and 5pm for advice."
     new_banner = "Contact the helpline every day between 8am and 8pm for advice."
-    rec = Recorder(db)
+    rec = Cycle(db)
     for t, text in zip(targets, own, strict=True):
         rec.record(FetchResult(t, 200, body(text, old_banner), "text/html", final_url=t.url))
-    rec.changed.clear()
+    rec.finish()
+    rec = Cycle(db)
     for i, (t, text) in enumerate(zip(targets, own, strict=True)):
         text = "Page 0 now funds 40 projects in its area." if i == 0 else text
         out = rec.record(FetchResult(t, 200, body(text, new_banner), "text/html", final_url=t.url))
         assert out.status == "changed"
-    wide = fold_sitewide(rec.session, rec.changed)
-    rec.close()
-    assert len(wide) == 1 and wide[0].pages == 5
+    with db.session() as s:
+        assert list(s.scalars(select(Event))) == []  # nothing is written before the cycle ends
+    rec.finish()
     with db.session() as s:
         events = list(s.scalars(select(Event).order_by(Event.id)))
     sitewide = [e for e in events if e.kind == "sitewide_change"]
@@ -53,7 +53,7 @@ def test_the_same_edit_on_different_sites_is_not_sitewide(db: Database) -> None:
     urls = [f"https://site{i}.example/page" for i in range(4)]
     with db.session() as s:
         targets = targets_for(adhoc_pages(s, urls))
-    rec = Recorder(db)
+    rec = Cycle(db)
     for t in targets:
         rec.record(FetchResult(t, 200, body("Own text here.", "Old help line text."), "text/html"))
     outcomes = [
@@ -61,14 +61,14 @@ def test_the_same_edit_on_different_sites_is_not_sitewide(db: Database) -> None:
         for t in targets
     ]
     assert [o.status for o in outcomes] == ["changed"] * 4
-    assert fold_sitewide(rec.session, rec.changed) == []  # one page per site: not a template
-    rec.close()
-    with db.session() as s:
-        assert {e.status for e in s.scalars(select(Event))} == {"pending"}
+    rec.finish()
+    with db.session() as s:  # one page per site: not a template
+        events = list(s.scalars(select(Event)))
+    assert {e.kind for e in events} == {"page_changed"}
+    assert {e.status for e in events} == {"pending"}
 
 
 def test_the_same_commitment_edit_on_many_pages_is_one_alert(db: Database) -> None:
-    from monitor import tracking
     from monitor.commitment import load_seed
 
     load_seed(db)
@@ -79,18 +79,18 @@ def test_the_same_commitment_edit_on_many_pages_is_one_alert(db: Database) -> No
         "Between 2019 and 2021, {} was made available to local systems for crisis services"
         " and alternatives to admission."
     )
-    rec = Recorder(db, on_change=tracking.cycle_hook())
+    rec = Cycle(db)
     for i, t in enumerate(targets):
         rec.record(
             FetchResult(t, 200, body(f"Page {i} text.", money.format("£261 million")), "text/html")
         )
-    rec.changed.clear()
+    rec.finish()
+    rec = Cycle(db)
     for i, t in enumerate(targets):
         rec.record(
             FetchResult(t, 200, body(f"Page {i} text.", money.format("£300 million")), "text/html")
         )
-    one_commitment_alert_per_edit(rec.session, [cid for _, cid, _ in rec.changed])
-    rec.close()
+    rec.finish()
     with db.session() as s:
         funding = list(s.scalars(select(Event).where(Event.kind == "funding_changed")))
     live = [e for e in funding if e.status == "pending"]

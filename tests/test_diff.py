@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from monitor.diff import Hunk, diff_documents, diff_words, render_html, render_slack, render_text
+from monitor.diff import Hunk, diff_documents, diff_words, render_html, render_text
 from monitor.document import Block, Document
 
 
@@ -55,13 +55,6 @@ def test_renderers_escape_and_mark_edits() -> None:
     html = render_html(hunks)
     assert "<del>1</del><ins>2</ins>" in html
     assert "&lt;b&gt;" in html and "<b>" not in html and "A &amp; B" in html
-    slack = render_slack(hunks)
-    assert "~1~" in slack and "*2*" in slack and "&lt;b&gt;" in slack and "*A &amp; B*" in slack
-
-
-def test_slack_output_is_capped() -> None:
-    hunks = [Hunk((), (f"line {i} " * 20,), "S") for i in range(100)]
-    assert len(render_slack(hunks, limit=500)) <= 500
 
 
 def test_one_megabyte_pair_diffs_into_the_right_hunks() -> None:

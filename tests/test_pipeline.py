@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from monitor.cycle import Cycle
 from monitor.db import Database
 from monitor.fetch import FetchResult, FetchTarget
 from monitor.models import Blob, ChangeRecord, Event, Snapshot, WatchedPage
-from monitor.pipeline import Recorder
 from monitor.watchlist import adhoc_pages, targets_for
 
 PAGE = (
@@ -38,15 +38,14 @@ def count(db: Database, model: type) -> int:
 
 def test_new_unchanged_noise_changed(db: Database) -> None:
     (t,) = setup_pages(db, "https://www.gov.uk/a")
-    rec = Recorder(db)
+    rec = Cycle(db)
     assert rec.record(ok(t, page())).status == "new"
     assert rec.record(ok(t, page())).status == "unchanged"
-    rec.flush()
     assert count(db, Snapshot) == 1
     noise = rec.record(ok(t, page(cid="b2", stamp="10:00")))
     assert noise.status == "noise"
     changed = rec.record(ok(t, page(amount="£300 million", cid="c3")))
-    rec.close()
+    rec.finish()
     assert changed.status == "changed"
     assert changed.changes and "£300 million" in changed.changes[0]["text"]
     assert count(db, Snapshot) == 3  # the identical refetch was not stored again
@@ -62,10 +61,10 @@ def test_new_unchanged_noise_changed(db: Database) -> None:
 def test_identical_bodies_share_one_compressed_blob(db: Database) -> None:
     a, b = setup_pages(db, "https://www.gov.uk/a", "https://www.gov.uk/b")
     body = page() * 50
-    rec = Recorder(db)
+    rec = Cycle(db)
     rec.record(ok(a, body))
     rec.record(ok(b, body))
-    rec.close()
+    rec.finish()
     assert count(db, Snapshot) == 2
     assert count(db, Blob) == 1
     with db.session() as s:
@@ -76,24 +75,23 @@ def test_identical_bodies_share_one_compressed_blob(db: Database) -> None:
 
 def test_not_modified_does_no_body_work(db: Database) -> None:
     (t,) = setup_pages(db, "https://www.gov.uk/a")
-    rec = Recorder(db)
+    rec = Cycle(db)
     rec.record(ok(t, page(), etag='"abc"'))
-    rec.flush()
     with db.session() as s:
         (t2,) = targets_for([s.get(WatchedPage, t.page_id)])  # type: ignore[list-item]
     assert t2.etag == '"abc"'
     out = rec.record(FetchResult(t2, 304, None, "", '"abc"'))
-    rec.close()
+    rec.finish()
     assert out.status == "unchanged"
     assert count(db, Snapshot) == 1
 
 
 def test_page_removed_only_after_repeated_404(db: Database) -> None:
     (t,) = setup_pages(db, "https://www.gov.uk/gone")
-    rec = Recorder(db, failures_before_removed=3)
+    rec = Cycle(db, failures_before_removed=3)
     rec.record(ok(t, page()))
     outcomes = [rec.record(FetchResult(t, 404, None, error="HTTP 404")) for _ in range(4)]
-    rec.close()
+    rec.finish()
     assert all(o.status == "error" for o in outcomes)
     assert "removed" not in (outcomes[1].error or "")
     assert "removed after 3" in (outcomes[2].error or "")
@@ -105,12 +103,12 @@ def test_page_removed_only_after_repeated_404(db: Database) -> None:
 
 def test_blip_then_recovery_resets_failures(db: Database) -> None:
     (t,) = setup_pages(db, "https://www.gov.uk/a")
-    rec = Recorder(db, failures_before_removed=2)
+    rec = Cycle(db, failures_before_removed=2)
     rec.record(ok(t, page()))
     rec.record(FetchResult(t, 404, None, error="HTTP 404"))
     rec.record(ok(t, page()))
     rec.record(FetchResult(t, 404, None, error="HTTP 404"))
-    rec.close()
+    rec.finish()
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(Event)) == 0
         assert s.get(WatchedPage, t.page_id).consecutive_failures == 1  # type: ignore[union-attr]
@@ -118,21 +116,21 @@ def test_blip_then_recovery_resets_failures(db: Database) -> None:
 
 def test_redirect_to_new_location_is_a_move_event(db: Database) -> None:
     (t,) = setup_pages(db, "https://www.gov.uk/old")
-    rec = Recorder(db)
+    rec = Cycle(db)
     moved = ok(t, page())
     moved.final_url = "https://www.gov.uk/new"
     rec.record(moved)
     rec.record(moved)
-    rec.close()
+    rec.finish()
     with db.session() as s:
         events = list(s.scalars(select(Event)))
         assert [e.kind for e in events] == ["page_moved"]
         assert events[0].payload["to"] == "https://www.gov.uk/new"
     back = ok(t, page())  # served from its own address again, then moved once more
-    rec = Recorder(db)
+    rec = Cycle(db)
     rec.record(back)
     rec.record(moved)
-    rec.close()
+    rec.finish()
     with db.session() as s:
         assert [e.payload["to"] for e in s.scalars(select(Event).order_by(Event.id))] == [
             "https://www.gov.uk/new",
@@ -142,13 +140,13 @@ def test_redirect_to_new_location_is_a_move_event(db: Database) -> None:
 
 def test_refetching_a_changed_page_queues_no_second_alert(db: Database) -> None:
     (t,) = setup_pages(db, "https://www.gov.uk/a")
-    rec = Recorder(db)
+    rec = Cycle(db)
     rec.record(ok(t, page()))
     rec.record(ok(t, page(amount="£300 million")))
     assert rec.record(ok(t, page(amount="£300 million"))).status == "unchanged"
     # a re-render of the changed page (new cookie id) is noise, not the change again
     assert rec.record(ok(t, page(amount="£300 million", cid="zz"))).status == "noise"
-    rec.close()
+    rec.finish()
     assert count(db, Event) == 1
 
 
@@ -172,11 +170,11 @@ def test_attachments_of_a_page_become_watched_pages(db: Database) -> None:
         },
     }
     (t,) = setup_pages(db, "https://www.gov.uk/government/publications/plan")
-    rec = Recorder(db, allowed_domains=["www.gov.uk", "assets.publishing.service.gov.uk"])
+    rec = Cycle(db, allowed_domains=["www.gov.uk", "assets.publishing.service.gov.uk"])
     body = json.dumps(item).encode()
     rec.record(FetchResult(t, 200, body, "application/json", None, None, t.url))
     rec.record(FetchResult(t, 200, body + b" ", "application/json", None, None, t.url))
-    rec.close()
+    rec.finish()
     with db.session() as s:
         urls = set(s.scalars(select(WatchedPage.url)))
         assert urls == {t.url, "https://assets.publishing.service.gov.uk/media/1/plan.pdf"}

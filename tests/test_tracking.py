@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from dbutil_commitments import CRISIS_URL, store_change
+from dbutil_commitments import CRISIS_URL, store_change, track
 from sqlalchemy import func, select
 
 from monitor.change import Change
 from monitor.commitment import load_seed
 from monitor.db import Database
+from monitor.evidence import suggest_status
 from monitor.models import (
     Commitment,
     Event,
@@ -23,8 +24,6 @@ from monitor.tracking import (
     TrackingError,
     check_deadlines,
     confirm_status,
-    on_change,
-    suggest_status,
 )
 
 
@@ -41,7 +40,7 @@ def seeded(cdb: Database) -> Database:
 
 
 def _figure(db: Database, cid: str, key: str) -> KeyFigure:
-    with db.session() as s:
+    with db.session(readonly=True) as s:
         return s.scalars(select(KeyFigure).filter_by(commitment_id=cid, key=key)).one()
 
 
@@ -66,7 +65,7 @@ SLIP_111 = Change(
 def test_funding_change_on_watched_page_emits_event_with_evidence(seeded: Database) -> None:
     with seeded.session() as s:
         page, row, analysis = store_change(s, CRISIS_URL, [FUNDING])
-        events = on_change(s, page, row, analysis)
+        events = track(s, page, row, analysis)
         change_id, snap_id = row.id, row.to_snapshot_id
     assert [e.kind for e in events] == ["funding_changed"]
     p = events[0].payload
@@ -74,7 +73,9 @@ def test_funding_change_on_watched_page_emits_event_with_evidence(seeded: Databa
     assert (p["before_gbp"], p["after_gbp"], p["delta"]) == (179e6, 150e6, -29e6)
     assert p["figure_key"] == "five-year-total" and p["to_snapshot_id"] == snap_id
     assert p["page_url"] == CRISIS_URL and "key figure" in p["reason"]
-    assert events[0].dedup_key == f"funding_changed:nhse-crisis-alternatives:{change_id}:0"
+    assert (
+        events[0].dedup_key == f"funding_changed:nhse-crisis-alternatives:{page.id}:{change_id}:0"
+    )
     fig = _figure(seeded, "nhse-crisis-alternatives", "five-year-total")
     assert fig.amount_gbp == 150e6
     with seeded.session() as s:
@@ -89,8 +90,8 @@ def test_funding_change_on_watched_page_emits_event_with_evidence(seeded: Databa
 def test_replaying_a_change_queues_nothing_twice(seeded: Database) -> None:
     with seeded.session() as s:
         page, row, analysis = store_change(s, CRISIS_URL, [FUNDING])
-        assert len(on_change(s, page, row, analysis)) == 1
-        assert on_change(s, page, row, analysis) == []
+        assert len(track(s, page, row, analysis)) == 1
+        assert track(s, page, row, analysis) == []
         assert s.scalar(select(func.count()).select_from(Evidence)) == 1
         assert s.scalar(select(func.count()).select_from(KeyFigureHistory)) == 1
 
@@ -98,7 +99,7 @@ def test_replaying_a_change_queues_nothing_twice(seeded: Database) -> None:
 def test_deadline_slip_emits_change_and_a_suggestion_but_keeps_status(seeded: Database) -> None:
     with seeded.session() as s:
         page, row, analysis = store_change(s, CRISIS_URL, [SLIP_111])
-        events = on_change(s, page, row, analysis)
+        events = track(s, page, row, analysis)
     kinds = sorted(e.kind for e in events)
     assert kinds == ["deadline_changed", "status_suggested"]
     changed = next(e for e in events if e.kind == "deadline_changed").payload
@@ -126,7 +127,7 @@ def test_target_change_and_unrelated_text(seeded: Database) -> None:
     noise = Change("text", None, "Accept analytics cookies", "We use analytics cookies.")
     with seeded.session() as s:
         page, row, analysis = store_change(s, CRISIS_URL, [target, noise])
-        events = on_change(s, page, row, analysis)
+        events = track(s, page, row, analysis)
     assert [(e.kind, e.payload["commitment_id"]) for e in events] == [
         ("target_changed", "nhse-liaison-psychiatry")
     ]
@@ -138,7 +139,7 @@ def test_confirm_requires_matching_evidence(seeded: Database) -> None:
     url = "https://www.gov.uk/government/publications/mental-health-crisis-care-agreement"
     with seeded.session() as s:
         page, row, analysis = store_change(s, url, [withdrawn])
-        events = on_change(s, page, row, analysis)
+        events = track(s, page, row, analysis)
         assert [e.kind for e in events] == ["status_suggested"]
         event_id = events[0].id
         assert s.get(Commitment, "crisis-care-concordat").status == "in_progress"  # type: ignore[union-attr]
@@ -180,7 +181,8 @@ def test_check_deadlines_thresholds_and_passing(seeded: Database) -> None:
         assert check_deadlines(s, date(2024, 4, 3)) == []
 
 
-def test_no_deadline_passed_when_achievement_is_suggested(seeded: Database) -> None:
+def test_an_unconfirmed_achieved_cue_does_not_silence_deadline_passed(seeded: Database) -> None:
+    """Status changes only when a person confirms it; a page's cue is only a suggestion."""
     with seeded.session() as s:
         s.add(
             Evidence(
@@ -190,12 +192,17 @@ def test_no_deadline_passed_when_achievement_is_suggested(seeded: Database) -> N
         )  # fmt: skip
     with seeded.session() as s:
         ids = {e.payload["commitment_id"] for e in check_deadlines(s, date(2022, 6, 1))}
-    assert "nhse-nhsuk-crisis-search" not in ids
-    assert "nhse-crisis-investment-2019-21" not in ids  # status is already achieved
+    assert "nhse-nhsuk-crisis-search" in ids
+    assert "nhse-crisis-investment-2019-21" not in ids  # confirmed status is achieved
     assert "nhse-out-of-area-placements" in ids
     with seeded.session() as s:
         later = check_deadlines(s, date(2030, 1, 1), passed_since=date(2024, 1, 1))
     assert {e.payload["figure_key"] for e in later} == {"universal-111", "all-areas-24-7"}
+    with seeded.session() as s:
+        confirm_status(s, "nhse-nhsuk-crisis-search", "achieved", evidence_id=1)
+    with seeded.session() as s:
+        again = {e.payload["commitment_id"] for e in check_deadlines(s, date(2022, 7, 1))}
+    assert "nhse-nhsuk-crisis-search" not in again
 
 
 @pytest.mark.parametrize(
@@ -222,7 +229,7 @@ def test_suggest_status(change: Change, expected: str | None) -> None:
 def test_event_rows_are_committed(seeded: Database) -> None:
     with seeded.session() as s:
         page, row, analysis = store_change(s, CRISIS_URL, [FUNDING, SLIP_111])
-        on_change(s, page, row, analysis)
+        track(s, page, row, analysis)
     with seeded.session() as s:
         kinds = sorted(s.scalars(select(Event.kind)))
     assert kinds == ["deadline_changed", "funding_changed", "status_suggested"]
@@ -269,7 +276,7 @@ def test_two_changes_in_one_sentence_are_two_pieces_of_evidence(seeded: Database
                            "direction": "slipped", "days": 365})  # fmt: skip
     with seeded.session() as s:
         page, row, analysis = store_change(s, CRISIS_URL, [money, when])
-        kinds = sorted(e.kind for e in on_change(s, page, row, analysis))
+        kinds = sorted(e.kind for e in track(s, page, row, analysis))
     assert "funding_changed" in kinds and "deadline_changed" in kinds
 
 
@@ -281,5 +288,5 @@ def test_a_figure_moves_only_from_its_current_value(seeded: Database) -> None:
                             "per_year": False})  # fmt: skip
     with seeded.session() as s:
         page, row, analysis = store_change(s, CRISIS_URL, [other])
-        on_change(s, page, row, analysis)
+        track(s, page, row, analysis)
     assert _figure(seeded, "nhse-crisis-alternatives", "five-year-total").amount_gbp == before

@@ -4,13 +4,12 @@ produces the right commitment events (the page text is read from ../shared/corpu
 from __future__ import annotations
 
 import pytest
-from dbutil_commitments import CRISIS_URL, corpus_dir, store_change
+from dbutil_commitments import CRISIS_URL, corpus_dir, store_change, track
 
 from monitor.change import analyse
 from monitor.commitment import load_seed
 from monitor.db import Database
 from monitor.document import Block, Document
-from monitor.tracking import on_change
 
 
 @pytest.fixture
@@ -37,7 +36,7 @@ def test_real_page_edit_moves_funding_and_deadline(cdb: Database) -> None:
     load_seed(cdb)
     with cdb.session() as s:
         watched, row, _ = store_change(s, CRISIS_URL, analysis.changes)
-        events = on_change(s, watched, row, analysis)
+        events = track(s, watched, row, analysis)
     got = {(e.kind, e.payload["commitment_id"]) for e in events}
     assert ("funding_changed", "nhse-crisis-alternatives") in got
     assert ("deadline_changed", "nhse-111-mental-health") in got

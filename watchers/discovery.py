@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from monitor.db import Database
 from monitor.errors import FetchError
-from monitor.event import emit
+from monitor.outbox import emit
 from monitor.models import Source, WatchedPage
 from monitor.models.source_state import PollState
 from watchers import nhse

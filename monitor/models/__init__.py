@@ -9,6 +9,7 @@ from monitor.models.commitment import (
     StatusChange,
 )
 from monitor.models.core import Blob, ChangeRecord, Event, Snapshot, Source, WatchedPage
+from monitor.models.delivery import Delivery, StagedEvent, ThreadRef
 from monitor.models.source_state import PollState
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "ChangeRecord",
     "Commitment",
     "CommitmentPage",
+    "Delivery",
     "Event",
     "Evidence",
     "KeyFigure",
@@ -23,6 +25,8 @@ __all__ = [
     "PollState",
     "Snapshot",
     "Source",
+    "StagedEvent",
     "StatusChange",
+    "ThreadRef",
     "WatchedPage",
 ]

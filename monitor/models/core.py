@@ -105,7 +105,10 @@ class ChangeRecord(Base):
 
 
 class Event(Base):
-    """Outbox row: something notifiers must deliver exactly once (``dedup_key`` is unique)."""
+    """Outbox row: something that happened, written once (``dedup_key`` is unique).
+
+    Its deliveries (one per channel and recipient) live in ``delivery``.
+    """
 
     __tablename__ = "event"
     __table_args__ = (Index("ix_event_status_id", "status", "id"),)
@@ -116,9 +119,7 @@ class Event(Base):
     page_id: Mapped[int | None] = mapped_column(ForeignKey("watched_page.id", ondelete="SET NULL"))
     change_id: Mapped[int | None] = mapped_column(ForeignKey("change.id", ondelete="SET NULL"))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # pending (not yet routed) -> routed -> delivered | failed; or unrouted, suppressed
     status: Mapped[str] = mapped_column(String(20), default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    delivered_to: Mapped[list[str]] = mapped_column(JSON, default=list)  # notifiers done
-    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_error: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)  # why suppressed or unrouted
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
