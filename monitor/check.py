@@ -13,8 +13,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from monitor.config import Config, load_config
 from monitor.crawl import Fetch, run_job
 from monitor.cycle import CycleReport, run_cycle
-from monitor.cycle import discover as discover_pages
 from monitor.db import Database, resolve_url
+from monitor.discover import discover as discover_pages
+from monitor.discover import discovery_urls
 from monitor.pipeline import PageOutcome
 from monitor.watchlist import allowed_domains, plan_targets
 from monitor.worker import make_pool
@@ -61,18 +62,13 @@ def check_command(
         raise click.UsageError("give --urls FILE or a --config with sources")
     db = Database(resolve_url(db_url, config.database))
     err = Console(stderr=True)
-    if discover and not urls_file:
-        scope = config.model_copy(update={"sources": [config.source(source)]}) if source else config
-        found = discover_pages(db, scope)
-        for problem in found.errors:
-            err.print(f"[yellow]discovery:[/] {escape(problem)}")
-        if found.added and output == "text":
-            err.print(f"discovered {len(found.added)} new page(s) to watch")
+    polling = discover and not urls_file
     targets = plan_targets(db, config, urls_file, source)
     settings = crawl_settings(config.fetch, concurrency=concurrency)
     configured = [d for src in config.sources for d in src.allowed_domains]
+    starts = discovery_urls(config, source) if polling else []
     settings["POLICY_MONITOR_ALLOWED_DOMAINS"] = allowed_domains(
-        (t.url for t in targets), configured
+        [*(t.url for t in targets), *starts], configured
     )
     show_progress = output == "text" and err.is_terminal
     progress = (
@@ -104,6 +100,19 @@ def check_command(
     report_box: list[CycleReport] = []
 
     async def job(fetch: Fetch) -> None:
+        if polling:  # discovery fetches through the same crawl, before the pages
+            found = await discover_pages(fetch, db, config, source=source)
+            for problem in found.errors:
+                err.print(f"[yellow]discovery:[/] {escape(problem)}")
+            if found.added:
+                if output == "text":
+                    err.print(f"discovered {len(found.added)} new page(s) to watch")
+                targets[:] = plan_targets(db, config, urls_file, source)
+                settings["POLICY_MONITOR_ALLOWED_DOMAINS"] = allowed_domains(
+                    [*(t.url for t in targets), *starts], configured
+                )
+                if progress is not None and task is not None:
+                    progress.update(task, total=len(targets))
         report_box.append(await run_cycle(fetch, db, config, targets, on_outcome, pool=pool))
 
     pool = make_pool(len(targets), workers)

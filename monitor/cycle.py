@@ -21,9 +21,6 @@ from monitor.fetch import FetchResult, FetchTarget
 from monitor.models import Event, WatchedPage
 from monitor.pipeline import PageOutcome, Recorder
 from monitor.sitewide import SitewideChange, group_sitewide
-from monitor.watchlist import allowed_domains
-from watchers.discovery import PollReport, inputs_from_config, poll
-from watchers.http import Fetcher, policy_from_config
 
 OutcomeSink = Callable[[PageOutcome], None]
 SITEWIDE_MIN_PAGES = 3
@@ -120,17 +117,6 @@ def one_commitment_alert_per_edit(session: Session, change_ids: list[int]) -> No
         event.last_error = f"same edit as event {first[key].id}"
         also = [*first[key].payload.get("also_on", []), p.get("page_url")]
         first[key].payload = {**first[key].payload, "also_on": also}
-
-
-def discover(db: Database, config: Config) -> PollReport:
-    """Poll every source's feeds, searches, sitemaps and listings; new matches become watched."""
-    inputs = [i for src in config.sources for i in inputs_from_config(src)]
-    if not inputs:
-        return PollReport()
-    urls = [i.target for i in inputs] + [p.url for s in config.sources for p in s.pages]
-    configured = [d for s in config.sources for d in s.allowed_domains]
-    fetcher = Fetcher(policy_from_config(config.fetch, allowed_domains(urls, configured)))
-    return poll(db, inputs, fetcher)
 
 
 async def run_cycle(

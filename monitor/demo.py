@@ -13,8 +13,9 @@ from rich.rule import Rule
 from monitor.commitment import load_seed
 from monitor.config import Config, FetchConfig, PageConfig, SourceConfig
 from monitor.crawl import Fetch, run_job
-from monitor.cycle import discover, run_cycle
+from monitor.cycle import run_cycle
 from monitor.db import Database
+from monitor.discover import discover
 from monitor.notify import deliver_pending
 from monitor.replay import ReplayServer
 from monitor.watchlist import allowed_domains, plan_targets
@@ -67,7 +68,7 @@ def run_demo(db_url: str, console: Console) -> dict[str, int]:
                 if rev is not None:
                     site.set_revision(rev)
                 console.print(Rule(f"revision {site.revision}: {description}"))
-                found = discover(db, config)
+                found = await discover(fetch, db, config)
                 for url in found.added:
                     console.print(f"discovered a new page in a feed: {escape(url)}")
                 targets = plan_targets(db, config, None, None)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor import snapshot as snapshots
+from monitor.attachments import attachment_urls
 from monitor.change import Analysis
 from monitor.db import Database
 from monitor.event import emit
@@ -24,7 +25,6 @@ from monitor.fetch import FetchResult
 from monitor.models import ChangeRecord, Snapshot, WatchedPage
 from monitor.watchlist import ensure_pages
 from monitor.worker import PageJob, PageWork, compute, run_job
-from spiders.attachments import attachment_urls
 
 log = logging.getLogger(__name__)
 

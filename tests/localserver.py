@@ -3,11 +3,15 @@
 ``LocalServer`` serves ``routes``: path with query string (else the bare path) -> a :class:`Reply`
 or a list of replies served in turn (the last one repeats). Replies with an ``etag`` or
 ``last_modified`` answer 304 to a matching conditional request. Unknown paths are 404.
+A reply with ``cut_after`` declares its whole length but sends only that many body bytes,
+then closes the connection (with a TCP reset when ``reset`` is set).
 """
 
 from __future__ import annotations
 
 import gzip
+import socket
+import struct
 import threading
 import time
 from collections import Counter
@@ -27,6 +31,8 @@ class Reply:
     last_modified: str | None = None
     delay_s: float = 0.0
     gzip: bool = False
+    cut_after: int | None = None  # body bytes actually sent before the connection closes
+    reset: bool = False  # close a cut reply with RST instead of FIN
 
 
 @dataclass
@@ -35,6 +41,7 @@ class Seen:
 
     path: str
     headers: dict[str, str]
+    at: float = 0.0  # time.monotonic() when the request arrived
 
 
 class LocalServer:
@@ -91,7 +98,7 @@ class LocalServer:
             def do_GET(self) -> None:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 with server._lock:
-                    server.requests.append(Seen(self.path, headers))
+                    server.requests.append(Seen(self.path, headers, time.monotonic()))
                 reply = server._reply(self.path)
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
@@ -113,6 +120,14 @@ class LocalServer:
                     self.send_header(k, v)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
+                if reply.cut_after is not None:
+                    self.wfile.write(body[: reply.cut_after])
+                    self.wfile.flush()
+                    if reply.reset:  # SO_LINGER 0: close() sends RST, dropping the rest
+                        linger = struct.pack("ii", 1, 0)
+                        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                    self.close_connection = True
+                    return
                 if body:
                     with server._lock:
                         server.bodies[self.path] += 1

@@ -1,4 +1,4 @@
-"""Attachments found on watched pages: which to fetch as pages of their own."""
+"""Attachments linked from watched pages: which links are files to watch as pages of their own."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from monitor.normalise.attachment import ATTACHMENT_TYPES
-from watchers.http import domain_allowed
+from monitor.politeness import domain_allowed
 
 __all__ = ["ATTACHMENT_HOSTS", "attachment_urls", "is_attachment"]
 
