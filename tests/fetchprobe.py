@@ -42,11 +42,16 @@ def fetch_all(
     return {r["url"]: r for r in rows}, log
 
 
-def poll(
-    db_url: str, config: dict[str, Any], polls: int = 1, *, fetch: dict[str, Any] | None = None
-) -> list[dict[str, Any]]:
-    """Run discovery ``polls`` times in one crawl job; one PollReport (as a dict) per poll."""
-    spec = {"db": db_url, "config": config, "polls": polls, "fetch": fetch or {"retries": 0}}
-    rows, _ = run_probe(spec)
-    assert len(rows) == polls
-    return rows
+def poll_jobs(
+    jobs: list[dict[str, Any]], *, fetch: dict[str, Any] | None = None
+) -> list[list[dict[str, Any]]]:
+    """Run discovery jobs (``db``, ``config``, ``polls``) one after another in one crawl job.
+
+    Returns, per job, one PollReport (as a dict) per poll.
+    """
+    rows, _ = run_probe({"jobs": jobs, "fetch": fetch or {"retries": 0}}, timeout=180)
+    out: list[list[dict[str, Any]]] = [[] for _ in jobs]
+    for row in rows:
+        out[row.pop("job")].append(row)
+    assert [len(r) for r in out] == [j.get("polls", 1) for j in jobs]
+    return out
