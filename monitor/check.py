@@ -102,11 +102,12 @@ def check_command(
     async def job(fetch: Fetch) -> None:
         if polling:  # discovery fetches through the same crawl, before the pages
             found = await discover_pages(fetch, db, config, source=source)
+            say = progress.console if progress is not None else err
             for problem in found.errors:
-                err.print(f"[yellow]discovery:[/] {escape(problem)}")
+                say.print(f"[yellow]discovery:[/] {escape(problem)}")
             if found.added:
                 if output == "text":
-                    err.print(f"discovered {len(found.added)} new page(s) to watch")
+                    say.print(f"discovered {len(found.added)} new page(s) to watch")
                 targets[:] = plan_targets(db, config, urls_file, source)
                 settings["POLICY_MONITOR_ALLOWED_DOMAINS"] = allowed_domains(
                     [*(t.url for t in targets), *starts], configured
