@@ -9,6 +9,9 @@ poll reports, the server's request log and the database of its own scenario.
 from __future__ import annotations
 
 import json
+import sqlite3
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -411,3 +414,58 @@ def test_inputs_from_config() -> None:
         "organisations": ("nhs-england",)
     }
     assert len({i.key for i in inputs}) == 3
+
+
+def open_transactions(db_url: str) -> str | None:
+    """What a second writer meets now: None when it could write at once, else why not."""
+    if db_url.startswith("sqlite:///"):
+        conn = sqlite3.connect(db_url.removeprefix("sqlite:///"), timeout=0)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.rollback()
+            return None
+        except sqlite3.OperationalError as exc:
+            return str(exc)
+        finally:
+            conn.close()
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            busy = conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND state LIKE 'idle in transaction%'"
+                )
+            ).scalar()
+        return f"{busy} session(s) idle in transaction" if busy else None
+    finally:
+        engine.dispose()
+
+
+def test_no_transaction_is_open_while_discovery_fetches(db_url: str) -> None:
+    """Regression: discovery held a write transaction across its HTTP requests."""
+    seen: list[str | None] = []
+    with LocalServer(
+        {
+            "/fast/": Reply(200, FEED, RSS),
+            "/slow/": Reply(200, FEED, RSS, delay_s=2.0),
+        }
+    ) as srv:
+
+        def probe_while_fetching() -> None:
+            deadline = time.monotonic() + 60
+            while not any(r.path == "/slow/" for r in srv.requests):
+                if time.monotonic() > deadline:
+                    return
+                time.sleep(0.05)
+            seen.append(open_transactions(db_url))
+
+        watcher = threading.Thread(target=probe_while_fetching)
+        watcher.start()
+        # Two polls: the second one fetches after the first poll has written its state.
+        config = source(feeds=[srv.url("/fast/"), srv.url("/slow/")])
+        jobs = [{"db": db_url, "config": config, "polls": 2}]
+        reports = poll_jobs(jobs)[0]
+        watcher.join()
+    assert [r["errors"] for r in reports] == [[], []]
+    assert seen == [None]
