@@ -1,4 +1,4 @@
-"""Attachments linked from watched pages: which files to watch as pages of their own."""
+"""Attachments linked from watched pages: which links are files to watch as pages of their own."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from monitor.normalise.attachment import ATTACHMENT_TYPES
+from monitor.politeness import domain_allowed
 
 __all__ = ["ATTACHMENT_HOSTS", "attachment_urls", "is_attachment"]
 
@@ -22,11 +23,6 @@ def is_attachment(url: str, content_type: str = "") -> bool:
     return urlsplit(url).path.lower().endswith(_EXTENSIONS)
 
 
-def _allowed(url: str, domains: list[str]) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
-    return any(host == d or host.endswith("." + d) for d in (x.lower() for x in domains))
-
-
 def attachment_urls(
     meta: Mapping[str, Any], page_url: str, allowed_domains: Iterable[str]
 ) -> list[str]:
@@ -37,6 +33,6 @@ def attachment_urls(
         if not isinstance(a, Mapping) or not a.get("url"):
             continue
         url = urljoin(page_url, str(a["url"]))
-        if is_attachment(url, str(a.get("content_type") or "")) and _allowed(url, allowed):
+        if is_attachment(url, str(a.get("content_type") or "")) and domain_allowed(url, allowed):
             urls.append(url)
     return list(dict.fromkeys(urls))

@@ -22,6 +22,8 @@ from monitor.crawl import Fetch, run_job
 from monitor.cycle import CycleReport, run_cycle
 from monitor.db import Database, resolve_url
 from monitor.delivery import DeliveryReport
+from monitor.discover import discover as discover_pages
+from monitor.discover import discovery_urls
 from monitor.watchlist import allowed_domains, plan_targets
 from monitor.worker import make_pool
 from spiders.settings import crawl_settings
@@ -161,29 +163,33 @@ def check_command(
     box: list[tuple[CycleReport, int]] = []
     pool = None
 
+    polling = discover and not urls_file
     targets = plan_targets(db, config, urls_file, source)
+    settings = crawl_settings(config.fetch, concurrency=concurrency)
+    configured = [d for src in config.sources for d in src.allowed_domains]
+    starts = discovery_urls(config, source) if polling else []
+
+    def allow() -> None:  # the crawl reads the allowlist anew for every fetch round
+        settings["POLICY_MONITOR_ALLOWED_DOMAINS"] = allowed_domains(
+            [*(t.url for t in targets), *starts], configured
+        )
 
     async def job(fetch: Fetch) -> None:
         nonlocal targets
-        if discover and not urls_file:
-            from monitor.discover import discover as discover_pages
-
-            found = discover_pages(db, config, source)
+        if polling:  # discovery fetches through the same crawl, before the pages
+            found = await discover_pages(fetch, db, config, source=source)
             for problem in found.errors:
                 err.print(f"[yellow]discovery:[/] {escape(problem)}")
             if found.added:
                 targets = plan_targets(db, config, urls_file, source)
+                allow()
                 if not jsonl:
                     err.print(f"discovered {_plural(len(found.added), 'new page')} to watch")
         text.start(len(targets))
         report = await run_cycle(fetch, db, config, targets, on_outcome, pool=pool)
         box.append((report, len(targets)))
 
-    settings = crawl_settings(config.fetch, concurrency=concurrency)
-    configured = [d for src in config.sources for d in src.allowed_domains]
-    settings["POLICY_MONITOR_ALLOWED_DOMAINS"] = allowed_domains(
-        (t.url for t in targets), configured
-    )
+    allow()
     pool = make_pool(len(targets), workers)
     try:
         run_job(job, settings)

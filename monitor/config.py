@@ -13,7 +13,9 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from monitor import settings
 from monitor.errors import ConfigError
+from monitor.politeness import user_agent
 
 SOURCE_KINDS = ("govuk", "nhse", "nice", "generic")
 
@@ -107,23 +109,21 @@ class SourceConfig(_Model):
 class FetchConfig(_Model):
     """Politeness and limits for every crawl."""
 
-    user_agent: str = "policy-monitor/0.1 (+https://github.com/policy-monitor/policy-monitor)"
+    user_agent: str = settings.USER_AGENT
     contact: str | None = None
-    concurrency: int = Field(default=16, ge=1, le=256)
-    per_domain_concurrency: int = Field(default=8, ge=1, le=64)
-    timeout_s: float = Field(default=30.0, gt=0, le=600)
-    max_body_mb: float = Field(default=20.0, gt=0, le=500)
-    retries: int = Field(default=3, ge=0, le=10)
+    concurrency: int = Field(default=settings.CONCURRENCY, ge=1, le=256)
+    per_domain_concurrency: int = Field(default=settings.PER_DOMAIN_CONCURRENCY, ge=1, le=64)
+    timeout_s: float = Field(default=settings.TIMEOUT_S, gt=0, le=600)
+    max_body_mb: float = Field(default=settings.MAX_BODY_MB, gt=0, le=500)
+    retries: int = Field(default=settings.RETRIES, ge=0, le=10)
     obey_robots: bool = True
     autothrottle: bool = True
-    failures_before_removed: int = Field(default=3, ge=1, le=100)
+    failures_before_removed: int = Field(default=settings.FAILURES_BEFORE_REMOVED, ge=1, le=100)
 
     @property
     def full_user_agent(self) -> str:
         """The User-Agent with the contact address, so site operators can reach us."""
-        if self.contact and self.contact not in self.user_agent:
-            return f"{self.user_agent} (contact: {self.contact})"
-        return self.user_agent
+        return user_agent(self.user_agent, self.contact)
 
 
 class SlackConfig(_Model):

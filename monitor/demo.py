@@ -66,7 +66,7 @@ def run_demo(db_url: str, console: Console) -> dict[str, int]:
                 if rev is not None:
                     site.set_revision(rev)
                 console.print(Rule(f"revision {site.revision}: {description}"))
-                found = discover(db, config)
+                found = await discover(fetch, db, config)
                 for url in found.added:
                     console.print(f"discovered a new page in a feed: {escape(url)}")
                 targets = plan_targets(db, config, None, None)

@@ -7,7 +7,11 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class FetchTarget:
-    """One page to fetch, with the validators from its last successful fetch."""
+    """One URL to fetch, with the validators from its last successful fetch.
+
+    A watched page has its ``page_id``; a discovery input (feed, search page, sitemap)
+    has none and ``kind="discovery"``.
+    """
 
     url: str
     page_id: int | None = None

@@ -15,6 +15,12 @@ TIMEOUT_S = 30.0  # per request, connect to last byte
 MAX_BODY_MB = 20.0  # bodies above this are refused, never truncated
 RETRIES = 3  # for 429, 5xx and connection errors
 RETRY_AFTER_MAX_S = 60.0  # a longer Retry-After is capped, not obeyed
+RETRY_BACKOFF_BASE_S = 1.0  # first wait when a 429/503 gives no Retry-After; doubled each retry
+RETRY_HTTP_CODES = (408, 429, 500, 502, 503, 504, 522, 524)  # answers worth asking again
+RETRY_AFTER_CODES = (429, 503)  # answers whose Retry-After header is honoured
+MAX_CHILD_SITEMAPS = 20  # children of one sitemap index read per poll
+MAX_SEARCH_PAGES = 5  # Search API pages read per poll (1 on the first, baseline poll)
+MAX_SEEN = 5000  # URLs remembered per feed or search, for telling new entries from old
 FAILURES_BEFORE_REMOVED = 3  # consecutive 404/410 answers before "page removed"
 REMOVED_STATUSES = (404, 410)  # the only answers that can mean a page is gone
 

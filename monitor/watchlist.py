@@ -9,14 +9,14 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from monitor import govuk
+from monitor.attachments import is_attachment
 from monitor.config import Config, SourceConfig
 from monitor.db import Database
 from monitor.errors import InputError
 from monitor.fetch import FetchTarget
+from monitor.govuk import GOVUK_HOSTS
 from monitor.models import Source, WatchedPage
-from spiders import govuk
-from spiders.attachments import is_attachment
-from watchers.govuk_content import GOVUK_HOSTS
 
 ADHOC_SOURCE = "adhoc"
 

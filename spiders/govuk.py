@@ -13,25 +13,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from monitor.fetch import FetchResult, FetchTarget
-from watchers.govuk_content import (
-    API_PREFIX,
-    GOVUK_HOSTS,
-    content_api_url,
-    narrow_to_part,
-    part_slug_for,
-)
+from monitor.govuk import API_PREFIX, narrow_to_part, part_slug_for
 
-__all__ = ["fallback_target", "fetch_url_for", "is_part_redirect", "prepare_body"]
-
-
-def fetch_url_for(url: str, *, hosts: tuple[str, ...] = GOVUK_HOSTS) -> str | None:
-    """The Content API URL standing in for a gov.uk page; None for other hosts and files."""
-    parts = urlsplit(url)
-    if (parts.hostname or "").lower() not in hosts:
-        return None
-    if parts.path.startswith(API_PREFIX + "/") or parts.path.startswith("/government/uploads/"):
-        return None
-    return content_api_url(url)
+__all__ = ["fallback_target", "is_part_redirect", "prepare_body"]
 
 
 def _is_api(target: FetchTarget) -> bool:

@@ -1,5 +1,7 @@
 """Downloader middlewares: a domain allowlist and Retry-After-aware backoff.
 
+Both apply the rules of :mod:`monitor.politeness`.
+
 Enable them in the crawl settings (lower numbers see requests first)::
 
     "DOWNLOADER_MIDDLEWARES": {
@@ -23,9 +25,10 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.asyncio import sleep
 
-from watchers.http import domain_allowed, retry_after_seconds
+from monitor import settings
+from monitor.politeness import backoff_delay, domain_allowed
 
-__all__ = ["AllowlistMiddleware", "RetryAfterMiddleware", "backoff_delay"]
+__all__ = ["AllowlistMiddleware", "RetryAfterMiddleware"]
 
 logger = logging.getLogger(__name__)
 
@@ -66,30 +69,22 @@ class AllowlistMiddleware:
         raise IgnoreRequest(f"domain not allowlisted: {request.url}")
 
 
-def backoff_delay(
-    retry_after: str | None, retries_so_far: int, *, base_s: float, cap_s: float
-) -> float:
-    """Seconds to wait before retrying: the server's Retry-After, else exponential, capped."""
-    asked = retry_after_seconds(retry_after)
-    delay = asked if asked is not None else base_s * 2**retries_so_far
-    return max(0.0, min(delay, cap_s))
-
-
 class RetryAfterMiddleware:
     """Retry 429 and 503 answers after the delay the server asks for (capped).
 
     Settings: ``RETRY_TIMES`` (shared with Scrapy's RetryMiddleware through
     ``meta["retry_times"]``), ``RETRY_AFTER_CODES`` (default 429, 503),
-    ``RETRY_AFTER_BASE_S`` (default 1.0) and ``RETRY_AFTER_MAX_S`` (default 60).
+    ``RETRY_AFTER_BASE_S`` and ``RETRY_AFTER_MAX_S`` (defaults in :mod:`monitor.settings`).
     """
 
     def __init__(self, crawler: Crawler) -> None:
         s = crawler.settings
         self.crawler = crawler
-        self.codes = {int(c) for c in s.getlist("RETRY_AFTER_CODES", [429, 503])}
-        self.max_retries = s.getint("RETRY_TIMES", 2)
-        self.base_s = s.getfloat("RETRY_AFTER_BASE_S", 1.0)
-        self.cap_s = s.getfloat("RETRY_AFTER_MAX_S", 60.0)
+        codes = s.getlist("RETRY_AFTER_CODES", list(settings.RETRY_AFTER_CODES))
+        self.codes = {int(c) for c in codes}
+        self.max_retries = s.getint("RETRY_TIMES", settings.RETRIES)
+        self.base_s = s.getfloat("RETRY_AFTER_BASE_S", settings.RETRY_BACKOFF_BASE_S)
+        self.cap_s = s.getfloat("RETRY_AFTER_MAX_S", settings.RETRY_AFTER_MAX_S)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:

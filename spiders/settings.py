@@ -1,28 +1,36 @@
-"""Scrapy settings for every crawl, built from the fetch section of the config."""
+"""Scrapy settings for every crawl: the politeness policy written as Scrapy settings."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from monitor import settings as defaults
 from monitor.config import FetchConfig
+from monitor.politeness import policy_from_config
 
 
 def crawl_settings(fetch: FetchConfig, *, concurrency: int | None = None) -> dict[str, Any]:
-    """Translate our politeness options into Scrapy settings."""
+    """Translate the config's fetch section (through :class:`monitor.politeness.Policy`)."""
+    policy = policy_from_config(fetch)
     total = concurrency or fetch.concurrency
     return {
-        "USER_AGENT": fetch.full_user_agent,
-        "ROBOTSTXT_OBEY": fetch.obey_robots,
+        "USER_AGENT": policy.user_agent,
+        "ROBOTSTXT_OBEY": policy.obey_robots,
         "CONCURRENT_REQUESTS": total,
         "CONCURRENT_REQUESTS_PER_DOMAIN": min(total, fetch.per_domain_concurrency)
         if concurrency is None
         else total,
-        "DOWNLOAD_TIMEOUT": fetch.timeout_s,
-        "DOWNLOAD_MAXSIZE": int(fetch.max_body_mb * 1024 * 1024),
+        "DOWNLOAD_TIMEOUT": policy.timeout_s,
+        "DOWNLOAD_MAXSIZE": policy.max_bytes,  # also bounds a decompressed body
         "DOWNLOAD_WARNSIZE": 0,
+        # A body shorter than its Content-Length (or cut by a reset) is an error, never a page.
+        "DOWNLOAD_FAIL_ON_DATALOSS": True,
         "RETRY_ENABLED": True,
-        "RETRY_TIMES": fetch.retries,
-        "RETRY_HTTP_CODES": [429, 500, 502, 503, 504, 522, 524, 408],
+        "RETRY_TIMES": policy.retries,
+        "RETRY_HTTP_CODES": list(defaults.RETRY_HTTP_CODES),
+        "RETRY_AFTER_CODES": list(defaults.RETRY_AFTER_CODES),
+        "RETRY_AFTER_BASE_S": policy.backoff_base_s,
+        "RETRY_AFTER_MAX_S": policy.retry_after_max_s,
         "AUTOTHROTTLE_ENABLED": fetch.autothrottle,
         "AUTOTHROTTLE_START_DELAY": 0.0,
         "AUTOTHROTTLE_TARGET_CONCURRENCY": float(min(total, fetch.per_domain_concurrency)),
@@ -41,8 +49,9 @@ def crawl_settings(fetch: FetchConfig, *, concurrency: int | None = None) -> dic
         "DUPEFILTER_CLASS": "scrapy.dupefilters.BaseDupeFilter",
         "DOWNLOADER_MIDDLEWARES": {
             "spiders.middlewares.AllowlistMiddleware": 50,
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "spiders.robots.RobotsMiddleware": 100,
             "spiders.middlewares.RetryAfterMiddleware": 560,
         },
-        "RETRY_AFTER_MAX_S": 60,
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
     }

@@ -3,11 +3,16 @@
 ``LocalServer`` serves ``routes``: path with query string (else the bare path) -> a :class:`Reply`
 or a list of replies served in turn (the last one repeats). Replies with an ``etag`` or
 ``last_modified`` answer 304 to a matching conditional request. Unknown paths are 404.
+A reply with ``cut_after`` declares its whole length but sends only that many body bytes,
+then closes the connection (with a TCP reset when ``reset`` is set).
 """
 
 from __future__ import annotations
 
 import gzip
+import socket
+import struct
+import sys
 import threading
 import time
 from collections import Counter
@@ -16,6 +21,14 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Self
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hung up first (a timeout under test) is not an error here."""
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -27,6 +40,8 @@ class Reply:
     last_modified: str | None = None
     delay_s: float = 0.0
     gzip: bool = False
+    cut_after: int | None = None  # body bytes actually sent before the connection closes
+    reset: bool = False  # close a cut reply with RST instead of FIN
 
 
 @dataclass
@@ -35,6 +50,7 @@ class Seen:
 
     path: str
     headers: dict[str, str]
+    at: float = 0.0  # time.monotonic() when the request arrived
 
 
 class LocalServer:
@@ -47,7 +63,7 @@ class LocalServer:
         self._served: Counter[str] = Counter()  # replies served per route, for sequences
         self.bodies: Counter[str] = Counter()  # bodies sent, by path
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         # A short poll interval keeps shutdown (and so each test) fast.
         self._thread = threading.Thread(
@@ -91,7 +107,7 @@ class LocalServer:
             def do_GET(self) -> None:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 with server._lock:
-                    server.requests.append(Seen(self.path, headers))
+                    server.requests.append(Seen(self.path, headers, time.monotonic()))
                 reply = server._reply(self.path)
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
@@ -113,6 +129,14 @@ class LocalServer:
                     self.send_header(k, v)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
+                if reply.cut_after is not None:
+                    self.wfile.write(body[: reply.cut_after])
+                    self.wfile.flush()
+                    if reply.reset:  # SO_LINGER 0: close() sends RST, dropping the rest
+                        linger = struct.pack("ii", 1, 0)
+                        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                    self.close_connection = True
+                    return
                 if body:
                     with server._lock:
                         server.bodies[self.path] += 1

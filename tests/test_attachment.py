@@ -6,7 +6,6 @@ import io
 import zipfile
 
 import pytest
-from localserver import LocalServer, Reply
 from pypdf import PdfReader, PdfWriter
 
 from monitor.diff import diff_documents
@@ -18,7 +17,6 @@ from monitor.normalise.attachment import (
     pdf_document,
     sniff,
 )
-from watchers.http import Fetcher, FetchPolicy
 
 
 def _escape(text: str) -> str:
@@ -192,18 +190,6 @@ def test_zip_that_is_not_a_document() -> None:
         docx_document(buf.getvalue())
     with pytest.raises(AttachmentError, match="not a readable"):
         docx_document(b"PK\x03\x04 broken")
-
-
-def test_pdf_fetched_from_a_local_server_is_extracted() -> None:
-    pdf = make_pdf(PLAN)
-    with LocalServer(
-        {"/media/plan.pdf": Reply(200, pdf, {"Content-Type": "application/pdf"})}
-    ) as srv:
-        res = Fetcher(FetchPolicy(allowed_domains=("127.0.0.1",), min_interval_s=0)).get(
-            srv.url("/media/plan.pdf")
-        )
-    doc = attachment_document(res.body, content_type=res.content_type, url=res.url)
-    assert doc.format == "pdf" and doc.meta["url"].endswith("/media/plan.pdf")
 
 
 def test_registered_as_the_attachment_normaliser() -> None:

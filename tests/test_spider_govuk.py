@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from monitor.attachments import attachment_urls, is_attachment
 from monitor.fetch import FetchResult, FetchTarget
-from spiders.attachments import attachment_urls, is_attachment
-from spiders.govuk import fallback_target, fetch_url_for, is_part_redirect, prepare_body
+from monitor.govuk import fetch_url_for
+from spiders.govuk import fallback_target, is_part_redirect, prepare_body
 
 GUIDE = (
     Path(__file__).resolve().parents[2]

@@ -16,7 +16,8 @@ from scrapy import Request, Spider
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.test import get_crawler
 
-from spiders.middlewares import AllowlistMiddleware, backoff_delay
+from monitor.politeness import backoff_delay
+from spiders.middlewares import AllowlistMiddleware
 
 REPO = Path(__file__).resolve().parents[1]
 PROBE = Path(__file__).parent / "fixtures" / "sources" / "crawl_probe.py"

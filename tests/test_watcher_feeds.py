@@ -1,4 +1,4 @@
-"""Feeds (Atom and RSS) and sitemaps, parsed from written fixtures and served locally."""
+"""Feeds (Atom and RSS) and sitemaps, parsed from written fixtures."""
 
 from __future__ import annotations
 
@@ -6,10 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from localserver import LocalServer, Reply
 
 from watchers.feeds import FeedError, entries_since, parse_feed
-from watchers.http import Fetcher, FetchPolicy
 from watchers.sitemap import SitemapError, diff_urls, parse_sitemap, under_prefix
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
@@ -57,16 +55,6 @@ def test_malformed_feed_keeps_what_could_be_read_and_says_what_is_wrong() -> Non
 def test_non_feeds_raise_a_clear_error(body: bytes) -> None:
     with pytest.raises(FeedError, match="feed"):
         parse_feed(body, base_url="https://www.england.nhs.uk/feed/")
-
-
-def test_feed_served_locally_is_fetched_once_then_304() -> None:
-    reply = Reply(200, read("nhse-feed.rss"), {"Content-Type": "application/rss+xml"}, etag='"f1"')
-    with LocalServer({"/feed/": reply}) as srv:
-        f = Fetcher(FetchPolicy(allowed_domains=("127.0.0.1",), min_interval_s=0))
-        first = f.get(srv.url("/feed/"))
-        assert len(parse_feed(first.body).entries) == 2
-        assert f.get(srv.url("/feed/"), etag=first.etag).not_modified
-        assert srv.bodies["/feed/"] == 1
 
 
 def test_sitemap_urls_and_lastmod() -> None:

@@ -8,7 +8,6 @@ import pytest
 
 from watchers.nhse import (
     category_feed_url,
-    feeds_for,
     parse_listing,
     search_feed_url,
     site_feed_url,
@@ -25,10 +24,6 @@ def test_feed_urls() -> None:
     assert search_feed_url("crisis care") == "https://www.england.nhs.uk/?s=crisis%20care&feed=rss2"
     with pytest.raises(ValueError):
         category_feed_url("../x")
-    assert feeds_for("https://www.england.nhs.uk/mental-health/adults/cmhs/") == [
-        "https://www.england.nhs.uk/feed/",
-        "https://www.england.nhs.uk/mental-health/feed/",
-    ]
 
 
 def test_listing_items_skip_navigation_pagination_and_other_sites() -> None:

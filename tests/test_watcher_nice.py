@@ -1,22 +1,13 @@
-"""NICE: guidance URLs, page dates, "Update information", and index snapshots from the corpus."""
+"""NICE index data: products-lite snapshots, search listings and in-development lists."""
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
 from pathlib import Path
 
 import pytest
 
 from monitor.errors import FetchError
-from watchers.nice import (
-    chapter_url,
-    chapters_from_product,
-    guidance_url,
-    parse_guidance_dates,
-    parse_update_information,
-    product_id_from_url,
-)
 from watchers.nice_index import (
     ProductStatus,
     diff_index,
@@ -26,44 +17,9 @@ from watchers.nice_index import (
 )
 
 NICE = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "nice"
-FIXTURES = Path(__file__).parent / "fixtures" / "sources"
 needs_corpus = pytest.mark.skipif(
     not NICE.is_dir(), reason=f"shared corpus not found at {NICE} (../shared/corpus)"
 )
-
-
-def test_guidance_and_chapter_urls() -> None:
-    assert guidance_url("NG222") == "https://www.nice.org.uk/guidance/ng222"
-    assert chapter_url("NG222", "Recommendations") == (
-        "https://www.nice.org.uk/guidance/ng222/chapter/recommendations"
-    )
-    assert product_id_from_url("https://www.nice.org.uk/guidance/cg192/chapter/x") == "CG192"
-    assert product_id_from_url("https://www.nice.org.uk/about") is None
-    with pytest.raises(ValueError):
-        guidance_url("../etc")
-
-
-def test_published_and_last_updated_dates() -> None:
-    text = "Clinical guideline Reference number: CG192 Published:  17 December 2014 Last updated:  11 February 2020"
-    dates = parse_guidance_dates(text)
-    assert dates.published == date(2014, 12, 17)
-    assert dates.last_updated == date(2020, 2, 11)
-    assert parse_guidance_dates("nothing here").published is None
-
-
-@needs_corpus
-def test_dates_from_a_real_page_excerpt() -> None:
-    text = (NICE / "page-excerpts" / "cg192-evidence-mirror" / "excerpt.txt").read_text()
-    dates = parse_guidance_dates(text)
-    assert (dates.published, dates.last_updated) == (date(2014, 12, 17), date(2020, 2, 11))
-
-
-def test_update_information_entries_from_headings_and_lead_ins() -> None:
-    entries = parse_update_information((FIXTURES / "nice-update-information.html").read_bytes())
-    assert [e.key for e in entries] == ["2020-02", "2017-06"]
-    assert entries[0].text.startswith("We amended the recommendations on anticonvulsants")
-    assert "[2020]" in entries[0].text
-    assert entries[1].text == "We made some editorial corrections."
 
 
 @needs_corpus
@@ -95,12 +51,10 @@ def test_last_modified_churn_alone_is_not_a_change() -> None:
 
 
 @needs_corpus
-def test_newfeeds_products_lite_and_product_chapters() -> None:
+def test_newfeeds_products_lite() -> None:
     api = NICE / "api-fixtures" / "publications"
     index = parse_products_lite((api / "newfeeds" / "products-lite.json").read_bytes())
     assert index["CG1"].title == "Schizophrenia" and index["CG1"].status == "Withdrawn"
-    chapters = chapters_from_product((api / "newfeeds" / "product" / "cg189.json").read_bytes())
-    assert "recommendations" in chapters and "overview" not in chapters
 
 
 @needs_corpus

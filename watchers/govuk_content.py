@@ -1,7 +1,6 @@
 """gov.uk Content API (``/api/content/<path>``): typed content items for watched pages.
 
-Sub-pages of guides and travel advice (``/<base_path>/<slug>``) are answered with a
-303 to the parent item; the watched part is then chosen by its slug.
+The API addresses (which URL stands in for a page, guide parts) are in :mod:`monitor.govuk`.
 """
 
 from __future__ import annotations
@@ -17,21 +16,8 @@ from urllib.parse import urljoin, urlsplit
 from monitor.errors import FetchError
 from watchers.govuk_search import parse_timestamp
 
-__all__ = [
-    "API_PREFIX",
-    "Attachment",
-    "ChangeNote",
-    "ContentItem",
-    "Part",
-    "content_api_url",
-    "narrow_to_part",
-    "page_url_for",
-    "parse_content_item",
-    "part_slug_for",
-]
+__all__ = ["Attachment", "ChangeNote", "ContentItem", "Part", "parse_content_item"]
 
-API_PREFIX = "/api/content"
-GOVUK_HOSTS = ("www.gov.uk", "gov.uk")
 ATTACHMENT_EXTENSIONS = (".pdf", ".odt", ".docx", ".ods", ".xlsx", ".csv")
 _HREF = re.compile(r"""href=["']([^"']+)["']""")
 
@@ -82,31 +68,6 @@ class ContentItem:
         if slug is None:
             return self.parts[0]
         return next((p for p in self.parts if p.slug == slug), None)
-
-
-def content_api_url(page_url: str) -> str:
-    """Map ``https://www.gov.uk/<path>`` to ``https://www.gov.uk/api/content/<path>``."""
-    parts = urlsplit(page_url)
-    path = parts.path.rstrip("/") or ""
-    if path.startswith(API_PREFIX + "/") or path == API_PREFIX:
-        return f"{parts.scheme}://{parts.netloc}{path}"
-    return f"{parts.scheme}://{parts.netloc}{API_PREFIX}{path or '/'}"
-
-
-def page_url_for(api_url: str) -> str:
-    """The public page for a Content API URL (inverse of :func:`content_api_url`)."""
-    parts = urlsplit(api_url)
-    path = parts.path.removeprefix(API_PREFIX) or "/"
-    return f"{parts.scheme}://{parts.netloc}{path}"
-
-
-def part_slug_for(page_url: str, base_path: str) -> str | None:
-    """The part slug a sub-page URL names below ``base_path`` (None for the item itself)."""
-    path = urlsplit(page_url).path.removeprefix(API_PREFIX).rstrip("/")
-    base = base_path.rstrip("/")
-    if path == base or not path.startswith(base + "/"):
-        return None
-    return path[len(base) + 1 :].split("/")[0] or None
 
 
 def _html(value: Any) -> str:
@@ -185,18 +146,3 @@ def parse_content_item(
         organisations=_titles(links, "organisations"),
         taxons=_titles(links, "taxons"),
     )
-
-
-def narrow_to_part(data: Mapping[str, Any], slug: str | None) -> dict[str, Any]:
-    """A copy of a content item keeping only the part named ``slug`` (all parts when None).
-
-    A watched sub-page (``/guide/<slug>``) then diffs only its own part; an unknown slug
-    keeps no part, so a removed part shows up as removed text.
-    """
-    out = dict(data)
-    details = dict(out.get("details") or {})
-    parts = details.get("parts")
-    if slug is not None and isinstance(parts, list):
-        details["parts"] = [p for p in parts if isinstance(p, Mapping) and p.get("slug") == slug]
-        out["details"] = details
-    return out

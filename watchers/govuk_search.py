@@ -8,14 +8,14 @@ re-fetching watched pages through the Content API.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode, urljoin
 
 from monitor.errors import FetchError
-from watchers.http import Fetcher
+from monitor.polling import SearchQuery
 
 __all__ = [
     "FILTER_FIELDS",
@@ -24,6 +24,7 @@ __all__ = [
     "SearchPage",
     "SearchQuery",
     "hits_since",
+    "next_page_url",
     "parse_search",
     "parse_timestamp",
     "search_url",
@@ -32,15 +33,6 @@ __all__ = [
 SEARCH_URL = "https://www.gov.uk/api/search.json"
 WWW = "https://www.gov.uk"
 MAX_COUNT = 1000
-DEFAULT_FIELDS = (
-    "title",
-    "link",
-    "description",
-    "public_timestamp",
-    "format",
-    "content_store_document_type",
-    "organisations",
-)
 # Fields the Search API accepts after filter_ / reject_ (a subset of its allowed list).
 FILTER_FIELDS = frozenset(
     {
@@ -64,17 +56,6 @@ FILTER_FIELDS = frozenset(
     }
 )
 ORDERS = frozenset({"public_timestamp", "-public_timestamp", "title", "-title"})
-
-
-@dataclass(frozen=True)
-class SearchQuery:
-    """A configured discovery query: free text and ``filter_*`` values."""
-
-    q: str | None = None
-    filters: Mapping[str, Sequence[str]] = field(default_factory=dict)
-    count: int = 100
-    order: str = "-public_timestamp"
-    fields: tuple[str, ...] = DEFAULT_FIELDS
 
 
 @dataclass(frozen=True)
@@ -163,39 +144,35 @@ def parse_search(data: bytes | Mapping[str, Any]) -> SearchPage:
     return SearchPage(hits, int(doc.get("total") or 0), int(doc.get("start") or 0))
 
 
-def _pages(
-    fetcher: Fetcher, query: SearchQuery, since: datetime | None, base: str, max_pages: int
-) -> Iterator[SearchPage]:
-    start = 0
-    for _ in range(max_pages):
-        res = fetcher.get(
-            search_url(query, start=start, since=since, base=base), accept="application/json"
-        )
-        if not res.ok:
-            raise FetchError(f"Search API answered HTTP {res.status} for {res.url}")
-        page = parse_search(res.body)
-        yield page
-        start += len(page.hits)
-        if not page.hits or start >= page.total:
-            return
-
-
 def hits_since(
-    fetcher: Fetcher,
+    page: SearchPage, query: SearchQuery, since: datetime | None
+) -> tuple[list[SearchHit], bool]:
+    """The hits of one page published after ``since``, and whether older ones were reached.
+
+    With the default newest-first order, the first hit at or before ``since`` means no
+    later page can hold a newer one, so paging stops there.
+    """
+    found: list[SearchHit] = []
+    for hit in page.hits:
+        ts = hit.public_timestamp
+        if since is not None and (ts is None or ts <= since):
+            if query.order == "-public_timestamp" and ts is not None:
+                return found, True
+            continue
+        found.append(hit)
+    return found, False
+
+
+def next_page_url(
     query: SearchQuery,
+    page: SearchPage,
+    start: int,
     since: datetime | None,
     *,
     base: str = SEARCH_URL,
-    max_pages: int = 5,
-) -> list[SearchHit]:
-    """Hits with ``public_timestamp`` after ``since``, newest first, paging until older ones."""
-    found: list[SearchHit] = []
-    for page in _pages(fetcher, query, since, base, max_pages):
-        for hit in page.hits:
-            ts = hit.public_timestamp
-            if since is not None and (ts is None or ts <= since):
-                if query.order == "-public_timestamp" and ts is not None:
-                    return found
-                continue
-            found.append(hit)
-    return found
+) -> str | None:
+    """The URL of the page after ``page`` (which began at ``start``); None after the last."""
+    following = start + len(page.hits)
+    if not page.hits or following >= page.total:
+        return None
+    return search_url(query, start=following, since=since, base=base)

@@ -117,14 +117,3 @@ def parse_listing(body: bytes, page_url: str) -> list[ListingItem]:
         if title:
             items.setdefault(url, ListingItem(url, title, str(times[0]) if times else None))
     return list(items.values())
-
-
-def feeds_for(page_url: str) -> list[str]:
-    """The site feed, plus the section's own WordPress feed for a page below a section."""
-    parts = urlsplit(page_url)
-    root = f"{parts.scheme}://{parts.netloc}" if parts.netloc else BASE
-    segments = [s for s in parts.path.split("/") if s]
-    feeds = [site_feed_url(root)]
-    if segments:
-        feeds.append(section_feed_url(f"{root}/{segments[0]}/"))
-    return feeds

@@ -19,6 +19,7 @@ __all__ = [
     "ProductStatus",
     "diff_index",
     "parse_indev_projects",
+    "parse_index",
     "parse_products_lite",
     "parse_search_listing",
 ]
@@ -147,6 +148,16 @@ def parse_indev_projects(data: bytes | Mapping[str, Any]) -> list[ProductStatus]
             )
         )
     return out
+
+
+def parse_index(data: bytes) -> list[ProductStatus]:
+    """Any of the three index shapes, told apart by their top-level keys."""
+    head = data[:4096]
+    if b'"Products"' in head or b"product-list-lite" in head:
+        return list(parse_products_lite(data).values())
+    if b'"documents"' in data:
+        return parse_search_listing(data)
+    return parse_indev_projects(data)
 
 
 def diff_index(

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import gzip
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from lxml import etree
 
+from monitor import settings
 from monitor.errors import FetchError
-from watchers.http import gunzip_if_needed
 
-__all__ = ["Sitemap", "SitemapError", "SitemapUrl", "diff_urls", "parse_sitemap", "under_prefix"]
+__all__ = [
+    "Sitemap",
+    "SitemapError",
+    "SitemapUrl",
+    "diff_urls",
+    "gunzip_if_needed",
+    "parse_sitemap",
+    "under_prefix",
+]
 
 _NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 
@@ -31,6 +41,20 @@ class Sitemap:
 
     urls: list[SitemapUrl] = field(default_factory=list)
     sitemaps: list[str] = field(default_factory=list)
+
+
+def gunzip_if_needed(data: bytes, limit: int = int(settings.MAX_BODY_MB * 1024 * 1024)) -> bytes:
+    """Decompress a ``.xml.gz`` payload; a result larger than ``limit`` is refused."""
+    if not data.startswith(b"\x1f\x8b"):
+        return data
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
+            out = gz.read(limit + 1)
+    except (OSError, EOFError) as exc:
+        raise SitemapError(f"corrupt gzip payload: {exc}") from exc
+    if len(out) > limit:
+        raise SitemapError(f"gzipped sitemap larger than {limit} bytes")
+    return out
 
 
 def _text(el: etree._Element, name: str) -> str | None:
