@@ -10,6 +10,7 @@ from typing import Any
 
 from monitor.diff import Hunk, diff_documents
 from monitor.document import Document, Ignored
+from monitor.dates import reference_date
 from monitor.extract import text_change, typed_changes
 from monitor.extract.base import KINDS, Change
 from monitor.extract.guidance import attachment_changes
@@ -181,13 +182,14 @@ def analyse(old: Document | None, new: Document) -> Analysis:
     changes = _document_changes(old, new)
     ignored = _new_noise(old, new)
     hunks = diff_documents(old, new)
+    ref = reference_date(new.meta) or reference_date(old.meta)
     per_hunk: list[tuple[Hunk, list[Change]]] = []
     for n, hunk in enumerate(hunks):
         noise = hunk_noise(hunk) or truncated_tail(hunk, n == len(hunks) - 1)
         if noise is not None:
             ignored.append(noise)
         else:
-            per_hunk.append((hunk, typed_changes(hunk)))
+            per_hunk.append((hunk, typed_changes(hunk, ref=ref)))
     kept = {id(c) for c in _cancel_moves([c for _, found in per_hunk for c in found])}
     for hunk, found in per_hunk:
         # A hunk whose typed values all turned out to be moves still has its wording edited.
