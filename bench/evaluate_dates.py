@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from date_sample import CORPUS, ROOT, window  # noqa: E402
+from date_sample import CORPUS, ROOT, window
 
 sys.path.insert(0, str(ROOT))
-from monitor.date_roles import DEADLINE_ROLES, ROLES, role  # noqa: E402
-from monitor.dates import find  # noqa: E402
+from monitor.date_roles import DEADLINE_ROLES, ROLES, role
+from monitor.dates import find
 
 GOLD = ROOT / "bench" / "gold"
 
@@ -72,7 +72,9 @@ def score_roles(corpus: Path, show: bool = False) -> dict[str, Any]:
             print(f"{item['id']}: gold={item['role']} got={pred} | {sentence[:200]}")
     per_role = {}
     for r in (*ROLES, "other"):
-        tp = sum(1 for g, p in pairs if g == p == r or (g == "other" and p == "name" and r == "name"))
+        tp = sum(
+            1 for g, p in pairs if g == p == r or (g == "other" and p == "name" and r == "name")
+        )
         fp = sum(1 for g, p in pairs if p == r and g != r and not (r == "name" and g == "other"))
         fn = sum(1 for g, p in pairs if g == r and p != r and not (r == "other" and p == "name"))
         if r != "other" or tp + fn:

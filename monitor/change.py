@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from monitor.dates import reference_date
 from monitor.diff import Hunk, diff_documents
 from monitor.document import Document, Ignored
-from monitor.dates import reference_date
 from monitor.extract import text_change, typed_changes
 from monitor.extract.base import KINDS, Change
 from monitor.extract.guidance import attachment_changes

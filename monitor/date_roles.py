@@ -62,7 +62,9 @@ _STARTS = re.compile(
     r"(?:\s+(?:on|in|from))?|no sooner than|not before|come[s]? into (?:force|effect)"
     r"(?:\s+(?:on|in|from))?|came into (?:force|effect)(?:\s+(?:on|in))?|"
     r"(?:re)?open(?:s|ing)?(?:\s+(?:on|in|from))?|launch(?:es|ing)?(?:\s+(?:on|in))?|"
-    r"return\w*\b[^.;]{0,40}?\s(?:on|from|in)|will (?:start|begin|open|reopen|launch|return|come into force)" + _W + r"\s+(?:in|on))"
+    r"return\w*\b[^.;]{0,40}?\s(?:on|from|in)|will (?:start|begin|open|reopen|launch|return|come into force)"
+    + _W
+    + r"\s+(?:in|on))"
     r"\s+(?:the\s+)?(?:\w+day\s+)?(?:[\d.:apm]+\s+on\s+\w+day\s+)?$",
     re.I,
 )
@@ -90,7 +92,9 @@ _DUE_AFTER = re.compile(
 _IN = re.compile(
     r"\b(?:in|during|later in|early|late|mid|for|over|throughout)\s+(?:the\s+)?(?:\w+\s+)?$", re.I
 )
-_OVER = re.compile(r"\b(?:over|during|throughout|for the period|in each of|across)\s+(?:the\s+)?$", re.I)
+_OVER = re.compile(
+    r"\b(?:over|during|throughout|for the period|in each of|across)\s+(?:the\s+)?$", re.I
+)
 
 
 def _clause_before(sentence: str, pos: int) -> str:
@@ -132,7 +136,9 @@ def role(sentence: str, span: Span, start: int | None = None) -> str:
     if _PUBLISHED_BEFORE.search(before_all[-45:]):
         return "published"
     if span.precision in ("day", "month") and not span.yearless:
-        if _LINE_START.match(before_all) and (_HISTORY_AFTER.match(after) or _ENTRY_AFTER.match(after)):
+        if _LINE_START.match(before_all) and (
+            _HISTORY_AFTER.match(after) or _ENTRY_AFTER.match(after)
+        ):
             return "published"  # a change-history entry, or a date on a line of its own
         if _CITATION_BEFORE.search(before_all) and _CITATION_AFTER.match(after):
             return "published"  # "..., February 2021" closing a reference

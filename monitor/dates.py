@@ -38,7 +38,19 @@ _MON = (
     r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.?"
 )
 # Bare month names must be capitalised ("may" is a verb); after a preposition "May" is a month.
-_AFTER = ("in ", "In ", "by ", "of ", "to ", "from ", "From ", "until ", "since ", "during ", "and ")
+_AFTER = (
+    "in ",
+    "In ",
+    "by ",
+    "of ",
+    "to ",
+    "from ",
+    "From ",
+    "until ",
+    "since ",
+    "during ",
+    "and ",
+)
 _BARE_MON = (
     r"(?:(?-i:January|February|March|April|June|July|August|September|October|November|December)"
     r"|(?:" + "|".join(f"(?<={w})" for w in _AFTER) + r")(?-i:May))"
@@ -67,9 +79,7 @@ _PARTS_OF_YEAR = {
     "the second half of": (7, 12),
 }
 _PARTS_OF_MONTH = {"early": (1, 10), "mid": (11, 20), "late": (21, 31), "end of": (21, 31)}
-_PART_WORDS = (
-    r"(?:early|mid|middle of|late|(?:the )?(?:end|start|beginning) of|(?:the )?(?:first|second) half of)"
-)
+_PART_WORDS = r"(?:early|mid|middle of|late|(?:the )?(?:end|start|beginning) of|(?:the )?(?:first|second) half of)"
 _QUARTERS = {"first": 1, "second": 2, "third": 3, "fourth": 4}
 
 GRAMMAR = re.compile(
@@ -197,10 +207,9 @@ def _span(m: re.Match[str], ref: date | None) -> Span | None:
             rng, precision = _months(int(g("qy")), 3 * n - 2, 3 * n), "quarter"
         elif g("season"):
             season, y = g("season").lower(), int(g("sy"))
-            if season == "winter":  # "winter 2024" and "winter 2024 to 2025": Dec 2024 - Feb 2025
-                rng = _months(y, 12, 2)
-            else:
-                rng = _months(y, *_SEASON_MONTHS[season])
+            # "winter 2024" and "winter 2024 to 2025" both run December 2024 - February 2025
+            winter = season == "winter"
+            rng = _months(y, 12, 2) if winter else _months(y, *_SEASON_MONTHS[season])
             precision = "season"
         elif g("part"):
             rng, precision = _months(int(g("py")), *_PARTS_OF_YEAR[g("part").lower()]), "part"

@@ -13,7 +13,8 @@ import re
 from datetime import date
 
 from monitor.date_roles import DEADLINE_ROLES, role
-from monitor.dates import Span, find as find_spans
+from monitor.dates import Span
+from monitor.dates import find as find_spans
 from monitor.extract.base import Change
 from monitor.extract.common import Mention, changed_pairs, sentence_bounds
 
