@@ -20,8 +20,8 @@ from itertools import pairwise
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus_labels import visible  # noqa: E402
-from date_sample import CORPUS, TOKEN, _clean  # noqa: E402
+from corpus_labels import visible
+from date_sample import CORPUS, TOKEN, _clean
 
 SEED = 20261202
 N = 110
@@ -56,7 +56,9 @@ def candidates(corpus: Path) -> list[dict[str, object]]:
         travel = str(rel).startswith("govuk/foreign-travel-advice")
         files = [v["file"] for v in json.loads(vfile.read_text())["versions"]]
         for a, b in pairwise(files):
-            gone, came = changed(_sentences(vfile.parent / a, travel), _sentences(vfile.parent / b, travel))
+            gone, came = changed(
+                _sentences(vfile.parent / a, travel), _sentences(vfile.parent / b, travel)
+            )
             if _dates(gone) != _dates(came):
                 out.append({"old": str(rel / a), "new": str(rel / b), "gone": gone, "came": came})
     return out

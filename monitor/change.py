@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from monitor.dates import reference_date
+from monitor.dates import latest_day, reference_date
 from monitor.diff import Hunk, diff_documents
 from monitor.document import Document, Ignored
 from monitor.extract import text_change, typed_changes
@@ -182,7 +182,7 @@ def analyse(old: Document | None, new: Document) -> Analysis:
     changes = _document_changes(old, new)
     ignored = _new_noise(old, new)
     hunks = diff_documents(old, new)
-    ref = reference_date(new.meta) or reference_date(old.meta)
+    ref = reference_date(new.meta) or reference_date(old.meta) or latest_day(new.text)
     per_hunk: list[tuple[Hunk, list[Change]]] = []
     for n, hunk in enumerate(hunks):
         noise = hunk_noise(hunk) or truncated_tail(hunk, n == len(hunks) - 1)

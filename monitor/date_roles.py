@@ -27,6 +27,11 @@ ROLES = ("due", "starts", "ends", "period", "event", "recurring", "published", "
 DEADLINE_ROLES = frozenset({"due", "starts", "ends", "period"})
 
 _W = r"(?:\s+\S+){0,6}?"  # a few words between a verb and its date
+# "from 6pm on 7 February", "from 6am to 3pm on Saturday 12 July", "until midnight on 21 March"
+_CLOCK = (
+    r"(?:(?:[\d.:]+\s*(?:am|pm|hrs)?|midnight|midday|noon)"
+    r"(?:\s+(?:to|until)\s+[\d.:]+\s*(?:am|pm|hrs)?)?\s+on\s+)?"
+)
 _PUBLISHED_BEFORE = re.compile(
     r"(?:\b(?:published|first published|last updated|updated|posted|last reviewed|reviewed|"
     r"publication date|date of publication|still current at|asked on|answered on|"
@@ -65,14 +70,14 @@ _STARTS = re.compile(
     r"return\w*\b[^.;]{0,40}?\s(?:on|from|in)|will (?:start|begin|open|reopen|launch|return|come into force)"
     + _W
     + r"\s+(?:in|on))"
-    r"\s+(?:the\s+)?(?:\w+day\s+)?(?:[\d.:apm]+\s+on\s+\w+day\s+)?$",
+    r"\s+(?:the\s+)?" + _CLOCK + r"(?:\w+day\s+)?$",
     re.I,
 )
 _ENDS = re.compile(
     r"\b(?:until|till|untill|up to and including|up to|through to|through|end(?:s|ing)?"
     r"(?:\s+(?:on|in))?|expir(?:es|ing|y)(?:\s+(?:on|in))?|clos(?:es|ing)\s+(?:on|at)|"
     r"closes|extended (?:until|to)|runs? (?:until|to)|last(?:s|ing)? until)"
-    r"[\s|:]+(?:the\s+)?(?:\w+day\s+)?(?:[\d.:apm]+\s+on\s+\w+day\s+)?$",
+    r"[\s|:]+(?:the\s+)?" + _CLOCK + r"(?:\w+day\s+)?$",
     re.I,
 )
 _TO_AFTER_FROM = re.compile(r"\b(?:from|between)\b[^.;]{0,80}?\b(?:to|and|until|-|–)\s*$", re.I)
@@ -87,6 +92,25 @@ _DUE = re.compile(
 _DUE_AFTER = re.compile(
     r"^[\s|:,\"-]{0,12}(?:\w+\s?\d?[\s|:\"]{1,6})?(?:expected (?:publication|date)|due date|"
     r"deadline|closing date|target date|consultation (?:closes|ends)|final date)\b",
+    re.I,
+)
+_MONTH_WORD = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?"
+# "October 2020 to January 2021": the first date starts a range, the second ends it.
+_RANGE_NEXT = re.compile(rf"^\s*(?:to|until|till|–|-)\s+(?:\d|{_MONTH_WORD})", re.I)
+_RANGE_PREV = re.compile(rf"(?:\b(?:19|20)\d\d|{_MONTH_WORD})\s*(?:to|until|till|–|-)\s*$", re.I)
+# Things that happen rather than rules that apply: weather, contests, gatherings, festivals.
+_HAPPENING = re.compile(
+    r"\b(?:weather|rain\w*|storms?|thunderstorms?|hurricanes?|cyclones?|typhoons?|floods?|"
+    r"flooding|winds?|snow\w*|heatwaves?|earthquakes?|tournament|World Cup|Euro \d+|Olympics|"
+    r"festival|concert|match|matches|games|events?|elections?|protests?|demonstrations?|"
+    r"rall(?:y|ies)|ceremony|inauguration|summit|Ramadan|Eid|Diwali|Easter|Christmas|"
+    r"no confidence)\b",
+    re.I,
+)
+_RULE = re.compile(
+    r"\b(?:must|required|requirements?|closed|closure|close|suspend\w*|ban\w*|restrict\w*|"
+    r"rules?|visas?|border|permit|scheme|apply|applications?|curfew|emergency|law|regulations?|"
+    r"checks?|exempt\w*|entry|fees?|charges?)\b",
     re.I,
 )
 _IN = re.compile(
@@ -114,7 +138,7 @@ _CITATION_AFTER = re.compile(r"^[\s.↩]*$")
 
 
 def _cue(before: str) -> str | None:
-    if _ENDS.search(before) or _TO_AFTER_FROM.search(before):
+    if _ENDS.search(before) or _TO_AFTER_FROM.search(before) or _RANGE_PREV.search(before):
         return "ends"
     if _STARTS.search(before):
         return "starts"
@@ -163,8 +187,12 @@ def role(sentence: str, span: Span, start: int | None = None) -> str:
         and not _OVER.search(before)
     ):
         return "event" if _PAST.search(sentence) else "recurring"
+    if _HAPPENING.search(sentence) and not _RULE.search(sentence):
+        return "event"  # "a national strike is planned for 12 May", "storms until Sunday"
     if cue := _cue(before):
         return cue
+    if _RANGE_NEXT.match(after) and not span.yearless:
+        return "starts"
     if _DUE_AFTER.match(after):
         return "due"
     if span.precision in ("fy", "range"):
@@ -173,6 +201,10 @@ def role(sentence: str, span: Span, start: int | None = None) -> str:
         return "period"
     if _IN.search(before) and _FUTURE.search(sentence) and not _PAST.search(sentence):
         return "due"
-    if span.precision in ("season", "part", "quarter") and not _PAST.search(sentence):
+    if (
+        span.precision in ("season", "part", "quarter")
+        and not _PAST.search(sentence)
+        and (_FUTURE.search(sentence) or not span.yearless)
+    ):
         return "due"  # "guidance in spring 2021": seasons and quarters are plans, not history
     return "event"

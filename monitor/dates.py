@@ -290,3 +290,13 @@ def reference_date(meta: dict[str, Any] | None) -> date | None:
             if spans and not spans[0].yearless and spans[0].precision == "day":
                 return spans[0].start
     return None
+
+
+def latest_day(text: str) -> date | None:
+    """The latest full date (day, month and year) written in ``text``.
+
+    A stand-in for the document's own date when its metadata has none: pages mostly mention
+    recent and coming days, and a yearless date is then read as the occurrence nearest it.
+    """
+    days = [s.start for s in find(text) if s.precision == "day" and not s.yearless]
+    return max(days) if days else None

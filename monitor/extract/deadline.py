@@ -76,10 +76,16 @@ def _direction(a: Mention | None, b: Mention | None) -> tuple[str, int | None]:
 def extract(old: str, new: str, section: str, ref: date | None = None) -> list[Change]:
     """Deadline changes between the old and new text of one hunk; ``ref`` dates yearless days."""
     changes: list[Change] = []
-    for a, b in changed_pairs(find(old, ref), find(new, ref)):
+    before, after = find(old, ref), find(new, ref)
+    old_keys, new_keys = {m.key for m in before}, {m.key for m in after}
+    for a, b in changed_pairs(before, after):
         roles = [r for r in (_role(b), _role(a)) if r in DEADLINE_ROLES]
         if not roles:
             continue  # an event, recurring or publication date: a text change, not a deadline
+        if (a is None and b is not None and b.key in old_keys) or (
+            b is None and a is not None and a.key in new_keys
+        ):
+            continue  # the same date said once more (or once less): restated, not set or removed
         direction, days = _direction(a, b)
         changes.append(
             Change(
