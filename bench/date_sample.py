@@ -125,25 +125,44 @@ def candidates(corpus: Path) -> dict[str, list[tuple[str, int, int]]]:
     return out
 
 
-def sample(corpus: Path, seed: int = SEED) -> list[dict[str, object]]:
+HELD_OUT_SEED = 7340  # the second draw, labelled after the rules were frozen
+HELD_OUT_SCALE = 0.4
+
+
+def sample(
+    corpus: Path,
+    seed: int = SEED,
+    scale: float = 1.0,
+    skip: frozenset[tuple[str, int]] = frozenset(),
+    skip_quotes: frozenset[str] = frozenset(),
+) -> list[dict[str, object]]:
+    """A fixed-seed draw, ``QUOTA`` mentions per source (times ``scale``).
+
+    ``skip`` (file, offset) and ``skip_quotes`` leave out mentions already in another draw,
+    so a held-out draw does not repeat the same sentence from another version of the page.
+    """
     rng = random.Random(seed)
     picked: list[dict[str, object]] = []
+    prefix = "" if seed == SEED else "h-"
     for name, found in candidates(corpus).items():
+        quota = round(QUOTA[name] * scale)
         # One mention per (file, sentence) at most, so near-identical versions do not dominate.
         rng.shuffle(found)
         seen: set[str] = set()
         for rel, start, end in found:
-            if len([p for p in picked if p["source"] == name]) >= QUOTA[name]:
+            if len([p for p in picked if p["source"] == name]) >= quota:
                 break
+            if (rel, start) in skip:
+                continue
             raw = (corpus / rel).read_text(encoding="utf-8", errors="replace")
             sentence, s, e = window(raw, start, end)
             key = sentence.lower()
-            if key in seen or not sentence[s:e].strip():
+            if key in seen or not sentence[s:e].strip() or quote(sentence, s, e) in skip_quotes:
                 continue
             seen.add(key)
             picked.append(
                 {
-                    "id": f"{name}-{len(picked):03d}",
+                    "id": f"{prefix}{name}-{len(picked):03d}",
                     "source": name,
                     "file": rel,
                     "offset": start,
@@ -160,8 +179,17 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--corpus", type=Path, default=CORPUS)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--held-out", action="store_true", help="the second, held-out draw")
     args = ap.parse_args()
-    for p in sample(args.corpus):
+    if args.held_out:
+        gold = ROOT / "bench" / "gold" / "date_roles.jsonl"
+        dev = [json.loads(x) for x in gold.read_text().splitlines() if x.strip()]
+        skip = frozenset((str(d["file"]), int(d["offset"])) for d in dev)
+        quotes = frozenset(str(d["quote"]) for d in dev)
+        picks = sample(args.corpus, HELD_OUT_SEED, HELD_OUT_SCALE, skip, quotes)
+    else:
+        picks = sample(args.corpus)
+    for p in picks:
         if args.json:
             print(json.dumps(p, ensure_ascii=False))
         else:
