@@ -25,6 +25,7 @@ from date_sample import CORPUS, TOKEN, _clean
 
 SEED = 20261202
 N = 110
+HELD_OUT_SEED, HELD_OUT_N = 515, 50  # a second draw, labelled after the rules were frozen
 _SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
@@ -64,17 +65,27 @@ def candidates(corpus: Path) -> list[dict[str, object]]:
     return out
 
 
-def main() -> int:
+def draw(held_out: bool = False) -> list[dict[str, object]]:
+    """The fixed-seed draw; the held-out one leaves out every pair of the first."""
     cands = candidates(CORPUS)
-    rng = random.Random(SEED)
-    rng.shuffle(cands)
-    for n, c in enumerate(cands[:N]):
+    first = list(cands)
+    random.Random(SEED).shuffle(first)
+    if not held_out:
+        return first[:N]
+    taken = {(c["old"], c["new"]) for c in first[:N]}
+    rest = [c for c in cands if (c["old"], c["new"]) not in taken]
+    random.Random(HELD_OUT_SEED).shuffle(rest)
+    return rest[:HELD_OUT_N]
+
+
+def main() -> int:
+    held_out = "--held-out" in sys.argv
+    for n, c in enumerate(draw(held_out)):
         print(f"=== pair-{n:03d} {c['old']} -> {Path(str(c['new'])).name}")
         for tag, side in (("-", c["gone"]), ("+", c["came"])):
             for s in side:  # type: ignore[attr-defined]
                 if TOKEN.search(s):
                     print(f"  {tag} {s[:300]}")
-    print(f"# {len(cands)} candidate pairs", file=sys.stderr)
     return 0
 
 
