@@ -5,6 +5,8 @@
   sentence.  The product reads the same sentence (rebuilt from file + offset) with
   ``monitor.dates.find`` and ``monitor.date_roles.role``; a mention it does not find at all
   scores as ``missed``.
+* ``*_heldout.jsonl``: second draws (other seeds, nothing repeated from the first), labelled
+  after the rules were written and not used to tune them; the first draws were.
 * ``bench/gold/deadline_pairs.jsonl``: consecutive real versions whose dates changed, each
   labelled by reading the changed sentences (does a due/start/end/period date move?).  The
   product is the real ``compare`` on the two files; a pair is predicted positive when any
@@ -62,8 +64,8 @@ def _agrees(gold: str, pred: str) -> bool:
     return gold == pred or (gold == "other" and pred in ("name", "missed"))
 
 
-def score_roles(corpus: Path, show: bool = False) -> dict[str, Any]:
-    gold = _load("date_roles.jsonl")
+def score_roles(corpus: Path, name: str, show: bool = False) -> dict[str, Any]:
+    gold = _load(name)
     pairs = []
     for item in gold:
         pred, sentence = predict_role(corpus, item)
@@ -99,14 +101,13 @@ def score_roles(corpus: Path, show: bool = False) -> dict[str, Any]:
     }
 
 
-def score_pairs(corpus: Path, show: bool = False) -> dict[str, Any] | None:
-    path = GOLD / "deadline_pairs.jsonl"
-    if not path.exists():
+def score_pairs(corpus: Path, name: str, show: bool = False) -> dict[str, Any] | None:
+    if not (GOLD / name).exists():
         return None
     from monitor.compare import compare_files
 
     tp = fp = fn = tn = 0
-    for item in _load("deadline_pairs.jsonl"):
+    for item in _load(name):
         result = compare_files(str(corpus / item["old"]), str(corpus / item["new"]))
         found = [c for c in result.changes if c.kind == "deadline"]
         got, want = bool(found), bool(item["deadline"])
@@ -128,15 +129,18 @@ def main() -> int:
     if not args.corpus.is_dir():
         print(f"corpus not found at {args.corpus}; nothing to evaluate", file=sys.stderr)
         return 0
+    roles, pairs = args.show == "roles", args.show == "pairs"
     figures = {
-        "roles": score_roles(args.corpus, args.show == "roles"),
-        "deadline_pairs": score_pairs(args.corpus, args.show == "pairs"),
+        "roles_dev": score_roles(args.corpus, "date_roles.jsonl", roles),
+        "roles_held_out": score_roles(args.corpus, "date_roles_heldout.jsonl", roles),
+        "deadline_pairs_dev": score_pairs(args.corpus, "deadline_pairs.jsonl", pairs),
+        "deadline_pairs_held_out": score_pairs(args.corpus, "deadline_pairs_heldout.jsonl", pairs),
     }
     if args.json:
         print(json.dumps(figures, indent=1))
     else:
         for key, value in figures.items():
-            print(f"{key:16} {json.dumps(value)}")
+            print(f"{key:24} {json.dumps(value)}")
     return 0
 
 

@@ -30,7 +30,8 @@ _W = r"(?:\s+\S+){0,6}?"  # a few words between a verb and its date
 # "from 6pm on 7 February", "from 6am to 3pm on Saturday 12 July", "until midnight on 21 March"
 _CLOCK = (
     r"(?:(?:[\d.:]+\s*(?:am|pm|hrs)?|midnight|midday|noon)"
-    r"(?:\s+(?:to|until)\s+[\d.:]+\s*(?:am|pm|hrs)?)?\s+on\s+)?"
+    r"(?:\s+(?:to|until)\s+[\d.:]+\s*(?:am|pm|hrs)?)?\s+on\s+"
+    r"|(?:[\d.:]+\s*(?:am|pm|hrs)|midnight|midday|noon)\s+)?"
 )
 _PUBLISHED_BEFORE = re.compile(
     r"(?:\b(?:published|first published|last updated|updated|posted|last reviewed|reviewed|"
@@ -184,7 +185,6 @@ def role(sentence: str, span: Span, start: int | None = None) -> str:
         and span.precision in ("month", "season")
         and not _FUTURE.search(sentence)
         and not re.search(r"\b(?:19|20)\d\d\b", sentence)
-        and not _OVER.search(before)
     ):
         return "event" if _PAST.search(sentence) else "recurring"
     if _HAPPENING.search(sentence) and not _RULE.search(sentence):
