@@ -5,7 +5,9 @@ This is the facade: ``analyse`` runs diff -> noise filter -> extractors -> signi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from typing import Any
 
 from monitor.dates import latest_day, reference_date
@@ -175,6 +177,23 @@ def _summary(changes: list[Change]) -> str:
     return "; ".join(head) + more
 
 
+def _reference(old: Document, new: Document) -> Callable[[], date | None]:
+    """The date that yearless dates are read against: the publisher's, else the page's latest.
+
+    Worked out only when a changed sentence has a date without a year.
+    """
+    found: list[date | None] = []
+
+    def ref() -> date | None:
+        if not found:
+            found.append(
+                reference_date(new.meta) or reference_date(old.meta) or latest_day(new.text)
+            )
+        return found[0]
+
+    return ref
+
+
 def analyse(old: Document | None, new: Document) -> Analysis:
     """Compare two documents; ``old`` is None for a first sighting (never meaningful)."""
     if old is None:
@@ -182,7 +201,7 @@ def analyse(old: Document | None, new: Document) -> Analysis:
     changes = _document_changes(old, new)
     ignored = _new_noise(old, new)
     hunks = diff_documents(old, new)
-    ref = reference_date(new.meta) or reference_date(old.meta) or latest_day(new.text)
+    ref = _reference(old, new)
     per_hunk: list[tuple[Hunk, list[Change]]] = []
     for n, hunk in enumerate(hunks):
         noise = hunk_noise(hunk) or truncated_tail(hunk, n == len(hunks) - 1)

@@ -82,8 +82,13 @@ _PARTS_OF_MONTH = {"early": (1, 10), "mid": (11, 20), "late": (21, 31), "end of"
 _PART_WORDS = r"(?:early|mid|middle of|late|(?:the )?(?:end|start|beginning) of|(?:the )?(?:first|second) half of)"
 _QUARTERS = {"first": 1, "second": 2, "third": 3, "fourth": 4}
 
+# Every form starts with a digit or one of these words: a cheap look-ahead skips other words.
+_STARTS = (
+    r"(?=\d|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|q[1-4]|spr|sum|aut|fal|win|ear|mid|"
+    r"lat|the\s+(?:end|start|beginning|first|second)|end|sta|beg|fir|sec|thi|fou|fin|fis|tax))"
+)
 GRAMMAR = re.compile(
-    r"\b(?:"
+    r"\b" + _STARTS + r"(?:"
     rf"(?P<iso>{_Y}-[01]\d-[0-3]\d)(?P<isotime>T[\d:.]+(?:Z|[+-]\d{{2}}:?\d{{2}})?)?"
     rf"|(?P<dmy>\d{{1,2}}{_ORD}\s+(?:of\s+)?{_MON},?\s+{_Y})"
     rf"|(?P<mdy>{_MON}\s+\d{{1,2}}{_ORD},?\s+{_Y})"

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 
 from monitor.diff import Hunk
 from monitor.extract import deadline, funding, guidance, status, target
 from monitor.extract.base import KINDS, Change
 from monitor.extract.common import split_sentences
+from monitor.extract.deadline import Ref
 
 __all__ = ["EXTRACTORS", "KINDS", "Change", "extract_hunk", "text_change", "typed_changes"]
 
@@ -41,15 +41,13 @@ def text_change(hunk: Hunk) -> Change:
     return Change("text", before, after, after or before or "", hunk.section, {"action": action})
 
 
-def extract_hunk(
-    hunk: Hunk, kinds: tuple[str, ...] | None = None, ref: date | None = None
-) -> list[Change]:
+def extract_hunk(hunk: Hunk, kinds: tuple[str, ...] | None = None, ref: Ref = None) -> list[Change]:
     """Typed changes in one hunk; a plain ``text`` change when no typed value changed."""
     return typed_changes(hunk, kinds, ref) or [text_change(hunk)]
 
 
 def typed_changes(
-    hunk: Hunk, kinds: tuple[str, ...] | None = None, ref: date | None = None
+    hunk: Hunk, kinds: tuple[str, ...] | None = None, ref: Ref = None
 ) -> list[Change]:
     """The typed (non-text) changes in one hunk; ``ref`` is the document's own date."""
     old, new = hunk.old_text, hunk.new_text

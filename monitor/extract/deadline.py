@@ -10,6 +10,7 @@ every year or stamps the page is left to the plain text change.  A date with no 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 
 from monitor.date_roles import DEADLINE_ROLES, role
@@ -26,10 +27,17 @@ _LEAD = re.compile(
 )
 
 
-def find(text: str, ref: date | None = None) -> list[Mention]:
+# The document's date, or a function that works it out (called only for a date with no year).
+Ref = date | Callable[[], date | None] | None
+
+
+def find(text: str, ref: Ref = None) -> list[Mention]:
     """Every date in ``text`` with its role; ``Mention.data`` is ``(role, Span)``."""
     out: list[Mention] = []
-    for span in find_spans(text, ref):
+    spans_ = find_spans(text, None if callable(ref) else ref)
+    if callable(ref) and any(s.yearless for s in spans_):
+        spans_ = find_spans(text, ref())
+    for span in spans_:
         left, right = sentence_bounds(text, span.pos, span.endpos)
         sentence = text[left:right]
         lead_ws = len(sentence) - len(sentence.lstrip())
@@ -73,7 +81,7 @@ def _direction(a: Mention | None, b: Mention | None) -> tuple[str, int | None]:
     return ("slipped" if days > 0 else "brought forward" if days < 0 else "unchanged"), days
 
 
-def extract(old: str, new: str, section: str, ref: date | None = None) -> list[Change]:
+def extract(old: str, new: str, section: str, ref: Ref = None) -> list[Change]:
     """Deadline changes between the old and new text of one hunk; ``ref`` dates yearless days."""
     changes: list[Change] = []
     before, after = find(old, ref), find(new, ref)
