@@ -89,6 +89,11 @@ _DUE = re.compile(
     r"[\s|:]+(?:the\s+)?(?:end of\s+)?(?:\w+day\s+)?(?:FY\s+|financial year\s+)?$",
     re.I,
 )
+_STRONG_DUE = re.compile(
+    r"\b(?:by|no later than|not later than|deadline(?:\s+(?:of|is|was))?|closing date(?:\s+is)?|"
+    r"target date(?:\s+is)?)\s+(?:the\s+)?(?:end of\s+)?$",
+    re.I,
+)
 # A date labelled after it, as in timetables: "12 September 2018 | Expected publication".
 _DUE_AFTER = re.compile(
     r"^[\s|:,\"-]{0,12}(?:\w+\s?\d?[\s|:\"]{1,6})?(?:expected (?:publication|date)|due date|"
@@ -102,7 +107,8 @@ _RANGE_PREV = re.compile(rf"(?:\b(?:19|20)\d\d|{_MONTH_WORD})\s*(?:to|until|till
 # Things that happen rather than rules that apply: weather, contests, gatherings, festivals.
 _HAPPENING = re.compile(
     r"\b(?:weather|rain\w*|storms?|thunderstorms?|hurricanes?|cyclones?|typhoons?|floods?|"
-    r"flooding|winds?|snow\w*|heatwaves?|earthquakes?|tournament|World Cup|Euro \d+|Olympics|"
+    r"flooding|winds?|snow\w*|heatwaves?|earthquakes?|tournament|championships?|World Cup|Euro \d+|"
+    r"Olympics|marathon|"
     r"festival|concert|match|matches|games|events?|elections?|protests?|demonstrations?|"
     r"rall(?:y|ies)|ceremony|inauguration|summit|Ramadan|Eid|Diwali|Easter|Christmas|"
     r"no confidence)\b",
@@ -187,6 +193,8 @@ def role(sentence: str, span: Span, start: int | None = None) -> str:
         and not re.search(r"\b(?:19|20)\d\d\b", sentence)
     ):
         return "event" if _PAST.search(sentence) else "recurring"
+    if _STRONG_DUE.search(before):
+        return "due"  # "complete the work by 2023/24, subject to the flood defence review"
     if _HAPPENING.search(sentence) and not _RULE.search(sentence):
         return "event"  # "a national strike is planned for 12 May", "storms until Sunday"
     if cue := _cue(before):
