@@ -272,7 +272,7 @@ def parse(text: str, ref: date | None = None) -> Span | None:
 def parse_period(text: str, ref: date | None = None) -> tuple[date, date]:
     """A date range from registry wording: '2023/24', 'Q1 2025', '31 March 2025', 'winter 2024'.
 
-    'end of 2023' is its last day.  Raises ValueError for anything else.
+    'end of Q1 2025' is its last day.  Raises ValueError for anything else.
     """
     span = parse(text, ref)
     if span is None:
