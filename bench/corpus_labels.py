@@ -1,8 +1,11 @@
 """Ground-truth labels for the change-intelligence evaluation, kept apart from the scoring.
 
-Nothing here imports the product: every pair of corpus versions is labelled by its own small
-regular expressions (see the rules in ``evaluate_changes.py``), and the synthetic pairs are
-edited copies of real documents whose label is known by construction.
+Nothing here imports the product.  Pairs of corpus versions get their noise / substantive /
+funding labels from small regular expressions of their own (see ``evaluate_changes.py``).
+Deadline labels are never derived from a rule: a real pair has one only when a person read it
+(``bench/gold/deadline_pairs*.jsonl``), and the synthetic deadline pairs move a date mention
+whose role a person read (``bench/gold/date_roles*.jsonl``) by a year, so the label is that
+role, not "a date changed".
 """
 
 from __future__ import annotations
@@ -23,13 +26,7 @@ _NOTE = re.compile(r"^Latest update:?\s*\n:\s+(.*)$", re.M)
 _LINK_TARGET = re.compile(r"\]\([^)]*\)")
 _YAML_HREF = re.compile(r"^\s*-?\s*(?:href|url):.*$", re.M)
 _SQUASH = re.compile(r"[\W_]+")
-_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 LABEL_MONEY = re.compile(r"£\s?(\d[\d,]*(?:\.\d+)?)\s?(bn|billion|m|million|k)?\b", re.I)
-LABEL_DATE = re.compile(
-    rf"\b\d{{1,2}} (?:{_MONTHS}) \d{{4}}\b|\b(?:{_MONTHS}) (?:\d{{1,2}}, )?\d{{4}}\b|\b20\d\d/\d\d\b"
-    rf"|\b20\d\d to 20\d\d\b|\b(?:spring|summer|autumn|winter) 20\d\d\b|\b\d{{4}}-\d\d-\d\d\b",
-    re.I,
-)
 _SCALE = {"k": 1e3, "m": 1e6, "million": 1e6, "bn": 1e9, "billion": 1e9}
 
 
@@ -50,10 +47,6 @@ def money(text: str) -> Counter[float]:
     )
 
 
-def dates(text: str) -> Counter[str]:
-    return Counter(" ".join(m.group(0).lower().split()) for m in LABEL_DATE.finditer(text))
-
-
 @dataclass
 class Pair:
     ident: str
@@ -62,7 +55,7 @@ class Pair:
     url: str
     label: str
     funding: bool
-    deadline: bool
+    deadline: bool | None  # None: nobody read this pair for dates
     result: dict[str, Any] = field(default_factory=dict)
 
 
@@ -79,7 +72,28 @@ def _label_pair(ident: str, old: Path, new: Path, url: str, travel: bool, names_
         label = "change-note" if note_changed else "noise"
     else:
         label = "substantive" if names_page else "other-edit"
-    return Pair(ident, old, new, url, label, money(va) != money(vb), dates(va) != dates(vb))
+    return Pair(ident, old, new, url, label, money(va) != money(vb), None)
+
+
+GOLD = ROOT / "bench" / "gold"
+DEADLINE_ROLES = frozenset({"due", "starts", "ends", "period"})
+
+
+def _gold(pattern: str) -> list[dict[str, Any]]:
+    return [
+        json.loads(line)
+        for path in sorted(GOLD.glob(pattern))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+
+
+def read_deadline_labels(corpus: Path) -> dict[tuple[str, str], bool]:
+    """(old, new) file paths -> whether a due/start/end/period date moved, as read by a person."""
+    return {
+        (str(corpus / g["old"]), str(corpus / g["new"])): bool(g["deadline"])
+        for g in _gold("deadline_pairs*.jsonl")
+    }
 
 
 # Page-store pairs whose only difference the corpus README documents as publisher-generated.
@@ -93,6 +107,14 @@ def _fold(s: str) -> str:
 
 
 def collect(corpus: Path) -> list[Pair]:
+    pairs = _collect(corpus)
+    read = read_deadline_labels(corpus)
+    for p in pairs:
+        p.deadline = read.get((str(p.old), str(p.new)))
+    return pairs
+
+
+def _collect(corpus: Path) -> list[Pair]:
     pairs: list[Pair] = []
     travel_root = corpus / "govuk" / "foreign-travel-advice"
     for vfile in sorted(travel_root.glob("*/*/versions.json")):
@@ -223,16 +245,6 @@ def _edit_sites(text: str) -> list[tuple[str, int, int, str]]:
     )
     if m:
         out.append(("funding", m.start(1), m.end(1), _double(m.group(1))))
-    d = next(
-        (
-            x
-            for x in LABEL_DATE.finditer(text)
-            if not _in_url(text, x.start()) and _later(x.group(0)) != x.group(0)
-        ),
-        None,
-    )
-    if d:
-        out.append(("deadline", d.start(), d.end(), _later(d.group(0))))
     n = next((x for x in _NEUTRAL.finditer(text) if not _in_url(text, x.start())), None)
     if n:
         out.append(("neutral", n.start(), n.end(), _NEUTRAL_SWAP[n.group(1)]))
@@ -242,8 +254,8 @@ def _edit_sites(text: str) -> list[tuple[str, int, int, str]]:
 def synthetic(corpus: Path, out_dir: Path) -> list[Pair]:
     """Edited copies of real documents whose label is known by construction.
 
-    Each base document yields up to three pairs: one amount doubled (funding), one date moved a
-    year later (deadline, slipped) and one modal verb swapped (neither).  JSON items are edited
+    Each base document yields up to two pairs: one amount doubled (funding) and one modal verb
+    swapped (neither); ``synthetic_dates`` adds the read date mentions moved a year.  JSON items are edited
     inside ``details.body`` only, the part of a Content API item a reader sees.
     """
     pairs: list[Pair] = []
@@ -281,9 +293,42 @@ def synthetic(corpus: Path, out_dir: Path) -> list[Pair]:
                     "",
                     f"synthetic-{kind}",
                     kind == "funding",
-                    kind == "deadline",
+                    False,
                 )
             )
+    return pairs + synthetic_dates(corpus, out_dir)
+
+
+def synthetic_dates(corpus: Path, out_dir: Path) -> list[Pair]:
+    """Each read date mention with a year, moved one year later in a copy of its file.
+
+    The label is the role a person gave the mention: a due, start, end or period date moved
+    is a deadline change; an event, recurring, publication or name date moved is not.
+    """
+    pairs: list[Pair] = []
+    for n, g in enumerate(_gold("date_roles*.jsonl")):
+        path = corpus / g["file"]
+        raw = path.read_text(encoding="utf-8", errors="replace")
+        start, token = int(g["offset"]), str(g["token"])
+        later = _later(token)
+        if later == token or raw[start : start + len(token)] != token:
+            continue
+        old_path = out_dir / f"date-{n}-old{path.suffix}"
+        new_path = out_dir / f"date-{n}-new{path.suffix}"
+        old_path.write_text(raw, encoding="utf-8")
+        new_path.write_text(raw[:start] + later + raw[start + len(token) :], encoding="utf-8")
+        role = str(g["role"])
+        pairs.append(
+            Pair(
+                f"synthetic/date-{role}/{g['id']}",
+                old_path,
+                new_path,
+                "",
+                "synthetic-deadline" if role in DEADLINE_ROLES else "synthetic-date-other",
+                False,
+                role in DEADLINE_ROLES,
+            )
+        )
     return pairs
 
 

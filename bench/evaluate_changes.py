@@ -26,7 +26,10 @@ Labelling rules
 * OTHER-EDIT: visible text differs but the change note names another page; no ground truth,
   reported as an alert rate only.
 * FUNDING: the multiset of sterling amounts found by LABEL_MONEY differs between versions.
-* DEADLINE: the multiset of date expressions found by LABEL_DATE differs between versions.
+* DEADLINE: only where a person read the pair (``bench/gold/deadline_pairs*.jsonl``: does a
+  due, start, end or period date move, appear or go?); unread pairs are left out of the
+  deadline score.  Synthetic deadline pairs move a read date mention (``date_roles*.jsonl``)
+  a year; only due/start/end/period mentions are labelled deadline.
 """
 
 from __future__ import annotations
@@ -109,11 +112,13 @@ def _kinds(p: Pair) -> set[str]:
 
 
 def _prf(pairs: list[Pair], truth: str, kind: str) -> dict[str, Any]:
+    pairs = [p for p in pairs if getattr(p, truth) is not None]
     tp = sum(1 for p in pairs if getattr(p, truth) and kind in _kinds(p))
     fp = sum(1 for p in pairs if not getattr(p, truth) and kind in _kinds(p))
     fn = sum(1 for p in pairs if getattr(p, truth) and kind not in _kinds(p))
     return {
         "labelled": tp + fn,
+        "read": len(pairs),
         "tp": tp,
         "fp": fp,
         "fn": fn,
@@ -285,8 +290,8 @@ def main() -> int:
                 "substantive": p.label == "substantive" and not p.result.get("meaningful"),
                 "funding-fp": not p.funding and "funding" in k,
                 "funding-fn": p.funding and "funding" not in k,
-                "deadline-fp": not p.deadline and "deadline" in k,
-                "deadline-fn": p.deadline and "deadline" not in k,
+                "deadline-fp": p.deadline is False and "deadline" in k,
+                "deadline-fn": p.deadline is True and "deadline" not in k,
             }[args.show]
             if hit:
                 print(p.ident, json.dumps(p.result.get("changes"), ensure_ascii=False)[:400])
@@ -296,7 +301,7 @@ def main() -> int:
                 (args.show == "funding-fn" and p.funding and "funding" not in k)
                 or (args.show == "funding-fp" and not p.funding and "funding" in k)
                 or (args.show == "deadline-fn" and p.deadline and "deadline" not in k)
-                or (args.show == "deadline-fp" and not p.deadline and "deadline" in k)
+                or (args.show == "deadline-fp" and p.deadline is False and "deadline" in k)
             ):
                 print(p.ident, json.dumps(p.result.get("changes"), ensure_ascii=False)[:400])
     if args.json:

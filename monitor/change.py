@@ -5,9 +5,12 @@ This is the facade: ``analyse`` runs diff -> noise filter -> extractors -> signi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from typing import Any
 
+from monitor.dates import latest_day, reference_date
 from monitor.diff import Hunk, diff_documents
 from monitor.document import Document, Ignored
 from monitor.extract import text_change, typed_changes
@@ -174,6 +177,23 @@ def _summary(changes: list[Change]) -> str:
     return "; ".join(head) + more
 
 
+def _reference(old: Document, new: Document) -> Callable[[], date | None]:
+    """The date that yearless dates are read against: the publisher's, else the page's latest.
+
+    Worked out only when a changed sentence has a date without a year.
+    """
+    found: list[date | None] = []
+
+    def ref() -> date | None:
+        if not found:
+            found.append(
+                reference_date(new.meta) or reference_date(old.meta) or latest_day(new.text)
+            )
+        return found[0]
+
+    return ref
+
+
 def analyse(old: Document | None, new: Document) -> Analysis:
     """Compare two documents; ``old`` is None for a first sighting (never meaningful)."""
     if old is None:
@@ -181,13 +201,14 @@ def analyse(old: Document | None, new: Document) -> Analysis:
     changes = _document_changes(old, new)
     ignored = _new_noise(old, new)
     hunks = diff_documents(old, new)
+    ref = _reference(old, new)
     per_hunk: list[tuple[Hunk, list[Change]]] = []
     for n, hunk in enumerate(hunks):
         noise = hunk_noise(hunk) or truncated_tail(hunk, n == len(hunks) - 1)
         if noise is not None:
             ignored.append(noise)
         else:
-            per_hunk.append((hunk, typed_changes(hunk)))
+            per_hunk.append((hunk, typed_changes(hunk, ref=ref)))
     kept = {id(c) for c in _cancel_moves([c for _, found in per_hunk for c in found])}
     for hunk, found in per_hunk:
         # A hunk whose typed values all turned out to be moves still has its wording edited.

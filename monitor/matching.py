@@ -28,7 +28,8 @@ from datetime import date
 from rapidfuzz import fuzz
 
 from monitor.change import Change
-from monitor.commitment import CommitmentSpec, FigureSpec, parse_gbp, parse_period
+from monitor.commitment_spec import CommitmentSpec, FigureSpec, parse_gbp
+from monitor.dates import find as find_dates
 
 LINK_BASE, LINK_SPECIFIC = 0.2, 0.25
 FIGURE_WEIGHT, TEXT_WEIGHT = 0.3, 0.5
@@ -48,11 +49,6 @@ _STOP = frozenset(
 )
 _MONEY = re.compile(r"£\s?([\d,]+(?:\.\d+)?)\s*(bn|billion|m|million|k|thousand)?", re.I)
 _NUMBER = re.compile(r"(?<![\w£.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?![\w/])")
-_PERIOD = re.compile(
-    r"\b(\d{4}/\d{2}|(?:january|february|march|april|may|june|july|august|september|october|"
-    r"november|december|spring|summer|autumn|early|late) \d{4}|\d{4})\b",
-    re.I,
-)
 
 
 def _stem(word: str) -> str:
@@ -227,14 +223,11 @@ def amounts_in(text: str | None) -> list[float]:
 
 
 def periods_in(text: str | None) -> list[tuple[date, date]]:
-    """Date ranges mentioned in ``text`` ('by 2023/24' -> 1 Apr 2023 .. 31 Mar 2024)."""
-    out = []
-    for m in _PERIOD.finditer(text or ""):
-        try:
-            out.append(parse_period(m.group(1)))
-        except ValueError:
-            continue
-    return out
+    """Date ranges mentioned in ``text`` ('by 2023/24' -> 1 Apr 2023 .. 31 Mar 2024).
+
+    Dates without a year are left out: with no document date here, their year is unknown.
+    """
+    return [s.key() for s in find_dates(text or "") if not s.yearless]
 
 
 def _date(value: object) -> date | None:

@@ -79,7 +79,7 @@ def test_every_typed_change_carries_the_agreed_details_keys() -> None:
             if change.kind == "deadline":
                 assert change.details["direction"] in {
                     "slipped",
-                    "brought_forward",
+                    "brought forward",
                     "set",
                     "removed",
                     "unchanged",

@@ -8,6 +8,7 @@ from monitor.diff import Hunk
 from monitor.extract import deadline, funding, guidance, status, target
 from monitor.extract.base import KINDS, Change
 from monitor.extract.common import split_sentences
+from monitor.extract.deadline import Ref
 
 __all__ = ["EXTRACTORS", "KINDS", "Change", "extract_hunk", "text_change", "typed_changes"]
 
@@ -40,18 +41,23 @@ def text_change(hunk: Hunk) -> Change:
     return Change("text", before, after, after or before or "", hunk.section, {"action": action})
 
 
-def extract_hunk(hunk: Hunk, kinds: tuple[str, ...] | None = None) -> list[Change]:
+def extract_hunk(hunk: Hunk, kinds: tuple[str, ...] | None = None, ref: Ref = None) -> list[Change]:
     """Typed changes in one hunk; a plain ``text`` change when no typed value changed."""
-    return typed_changes(hunk, kinds) or [text_change(hunk)]
+    return typed_changes(hunk, kinds, ref) or [text_change(hunk)]
 
 
-def typed_changes(hunk: Hunk, kinds: tuple[str, ...] | None = None) -> list[Change]:
-    """The typed (non-text) changes in one hunk."""
+def typed_changes(
+    hunk: Hunk, kinds: tuple[str, ...] | None = None, ref: Ref = None
+) -> list[Change]:
+    """The typed (non-text) changes in one hunk; ``ref`` is the document's own date."""
     old, new = hunk.old_text, hunk.new_text
     changes: list[Change] = []
     for kind, fn in EXTRACTORS.items():
         if kinds is None or kind in kinds:
-            changes.extend(fn(old, new, hunk.section))
+            if kind == "deadline":
+                changes.extend(deadline.extract(old, new, hunk.section, ref))
+            else:
+                changes.extend(fn(old, new, hunk.section))
     if any(c.kind != "guidance" or c.details.get("action") != "amended" for c in changes):
         # "Code X amended" adds nothing when the hunk already says what changed about it.
         changes = [c for c in changes if c.details.get("action") != "amended"]

@@ -26,13 +26,18 @@ class Mention:
     data: Any = None
 
 
-def sentence_at(text: str, start: int, end: int) -> str:
-    """The sentence (or line) of ``text`` that contains ``text[start:end]``."""
+def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """Where the sentence (or line) of ``text`` that contains ``text[start:end]`` begins and ends."""
     left = 0
     for m in _SENTENCE_END.finditer(text, 0, start):
         left = m.end()
     nxt = _SENTENCE_END.search(text, end)
-    right = nxt.start() if nxt else len(text)
+    return left, (nxt.start() if nxt else len(text))
+
+
+def sentence_at(text: str, start: int, end: int) -> str:
+    """The sentence (or line) of ``text`` that contains ``text[start:end]``."""
+    left, right = sentence_bounds(text, start, end)
     return text[left:right].strip()
 
 
