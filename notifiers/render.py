@@ -277,7 +277,8 @@ def text_lines(r: Rendered) -> list[str]:
     lines = [r.title]
     if r.summary:
         lines.append(f"  {r.summary}")
-    if r.figure and (r.before or r.after) and r.summary != f"{r.before} -> {r.after}":
+    said = all(v and v in r.summary for v in (r.before, r.after))  # the summary already says it
+    if r.figure and (r.before or r.after) and not said:
         lines.append(f"  {r.figure}: {r.before or '(none)'} -> {r.after or '(none)'}")
     if r.delta:
         lines.append(f"  change: {r.delta}")
