@@ -6,7 +6,7 @@ Pure: the email module lays these groups out as text and HTML.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from notifiers.base import Alert
@@ -86,7 +86,9 @@ def group_alerts(alerts: Sequence[Alert]) -> list[DigestGroup]:
         ekey = (gkey, *_edit_key(alert))
         item = items.get(ekey)
         if item is None:
-            item = items[ekey] = DigestItem(render(alert), [])
+            # the group names the commitment and links to follow it; routing is not the reader's
+            shown = replace(render(alert), subject="", links=(), why="")
+            item = items[ekey] = DigestItem(shown, [])
             group.items.append(item)
         item.alerts.append(alert)
         item.pages += [u for u in _pages(alert) if u not in item.pages]

@@ -162,8 +162,7 @@ def render_digest(
         lines.append(g.title or "Other changes")
         lines.append("=" * min(len(g.title or "Other changes"), 72))
         for item in g.items:
-            lines += text_lines(item.rendered)[:1]
-            lines += [ln for ln in text_lines(item.rendered)[1:] if not ln.startswith("  View")]
+            lines += text_lines(item.rendered)
             lines += [f"  seen on: {u}" for u in item.pages[1:]]
             if item.change_url:
                 lines.append(f"  View the change: {item.change_url}")

@@ -227,7 +227,8 @@ def test_digest_groups_ranks_and_deduplicates(smtp: SMTPServer) -> None:
         text.index(t) for t in ("Urgent mental health help", "£261m for community", "Adult crisis")
     ]
     assert order == sorted(order)
-    assert text.count("funding changed:") == 1  # the same edit on two pages is one item
+    assert text.splitlines().count("funding changed") == 1  # one edit on two pages: one item
+    assert "why this fired" not in text  # routing is not the reader's business
     assert f"  seen on: {OTHER_PAGE}" in text.splitlines()
     assert "  Crisis investment: £261 million -> £300 million" not in text  # said in the summary
     assert "  deadline: by 2023/24 -> by 2024/25" in text or "by 2023/24 -> by 2024/25" in text
