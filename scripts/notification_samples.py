@@ -4,7 +4,8 @@
 
 sends the sample funding change to the local Slack-API server and to aiosmtpd (both from
 tests/), renders a digest and a confirmation, and writes what arrived to OUTDIR:
-slack.json, alert.eml, alert.txt, alert.html, digest.txt, digest.html, confirmation.txt.
+slack.json, apprise.md, and for the alert, the digest and the confirmation the headers, the
+text part and the HTML part.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from alerts import OTHER_PAGE, funding, page_changed  # noqa: E402
 from slackserver import SlackServer  # noqa: E402
 from smtpserver import SMTPServer  # noqa: E402
 
+from notifiers.apprise import AppriseNotifier  # noqa: E402
 from notifiers.base import Alert  # noqa: E402
 from notifiers.email import EmailNotifier, render_confirmation, render_digest  # noqa: E402
 from notifiers.slack import SlackNotifier  # noqa: E402
@@ -67,6 +69,11 @@ def main(out: Path) -> None:
         (out / "slack.json").write_text(
             json.dumps(slack.posts()[0], indent=2, ensure_ascii=False) + "\n"
         )
+        # Apprise's json:// posting to the same local server (any path records the body)
+        AppriseNotifier(slack.base.replace("http://", "json://") + "/hooks/apprise").send(
+            funding(), "-"
+        )
+        (out / "apprise.md").write_text(slack.hooks()[0]["message"] + "\n")
     with SMTPServer() as smtp:
         mail = EmailNotifier(host="127.0.0.1", port=smtp.port, sender=SENDER)
         mail.send(funding(unsubscribe_url=UNSUB, manage_url=MANAGE), "analyst@nhs.example")
