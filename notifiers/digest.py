@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from notifiers.base import Alert
-from notifiers.render import Rendered, render
+from notifiers.render import Rendered, rank, render
 
 __all__ = ["DigestGroup", "DigestItem", "group_alerts"]
 
@@ -26,7 +26,7 @@ class DigestItem:
 
     @property
     def rank(self) -> float:
-        return max((render(a).significance or 0.0) for a in self.alerts)
+        return max(rank(a) for a in self.alerts)
 
     @property
     def change_url(self) -> str | None:

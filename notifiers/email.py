@@ -307,7 +307,10 @@ class EmailNotifier:
         to = ", ".join(self.recipients) if recipient in ("", "-") else recipient
         if not to:
             raise DeliveryError("email: no recipient and none configured", permanent=True)
-        msg = render_alert_email(alert, recipient=to, sender=self.sender, list_id=self.list_id)
+        try:
+            msg = render_alert_email(alert, recipient=to, sender=self.sender, list_id=self.list_id)
+        except ValueError as exc:  # an address with a line break: no retry will fix it
+            raise DeliveryError(f"email: cannot address {to!r}: {exc}", permanent=True) from exc
         self.send_message(msg)
         return str(msg["Message-ID"])
 

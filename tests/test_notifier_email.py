@@ -276,3 +276,15 @@ def test_confirmation_carries_the_link_and_no_unsubscribe(smtp: SMTPServer) -> N
     assert "List-Unsubscribe" not in m
     assert "<b>Crisis</b> care commitments" in lxml_html.fromstring(html).text_content()
     assert m["Subject"] == "Confirm your Policy Monitor alerts: <b>Crisis</b> care commitments"
+
+
+def test_bad_addresses_and_missing_credentials_are_clear(smtp: SMTPServer) -> None:
+    with pytest.raises(DeliveryError) as err:
+        notifier(smtp.port).send(funding(), "a@nhs.example\nBcc: everyone@nhs.example")
+    assert err.value.permanent and smtp.messages == []
+    with pytest.raises(DeliveryError, match="no recipient") as err:
+        notifier(smtp.port).send(funding(), "-")
+    assert err.value.permanent
+    with pytest.raises(ValueError, match=r"\$SMTP_PASS is not set"):
+        notifier(smtp.port, username_env="SMTP_USER", password_env="SMTP_PASS",
+                 env={"SMTP_USER": "u"})  # fmt: skip
