@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -17,17 +16,11 @@ from monitor.errors import ConfigError
 from notifiers.base import Notifier, notifier_kinds
 from notifiers.console import ConsoleNotifier
 
-# Notifier modules are imported only when their channel is configured.
-MODULES = {"slack": "notifiers.slack", "email": "notifiers.email", "apprise": "notifiers.apprise"}
-
-
 def _cls(kind: str) -> Any:
-    if kind not in notifier_kinds():
-        try:
-            importlib.import_module(MODULES[kind])
-        except ImportError as exc:
-            raise ConfigError(f"notify.{kind}: this channel is not available ({exc})") from exc
-    return notifier_kinds()[kind]
+    kinds = notifier_kinds()
+    if kind not in kinds:
+        raise ConfigError(f"notify.{kind}: no notifier of this kind is installed")
+    return kinds[kind]
 
 
 def build_notifiers(

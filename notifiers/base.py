@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
 __all__ = [
@@ -81,44 +81,23 @@ def register(kind: str) -> Callable[[_N], _N]:
     return deco
 
 
+BUILTIN = ("console", "slack", "email", "apprise")  # modules of notifiers/ that register a kind
+
+
 def notifier_kinds() -> dict[str, type]:
-    """Registered notifier classes by kind."""
+    """Registered notifier classes by kind, the built-in ones imported on first use."""
+    import importlib
+
+    for name in BUILTIN:
+        importlib.import_module(f"notifiers.{name}")
     return dict(_REGISTRY)
 
 
 def describe(kind: str, payload: dict[str, Any]) -> list[str]:
-    """A short plain-text rendering of an event: headline then one line per change."""
-    title = payload.get("title") or payload.get("url", "")
-    if kind == "page_changed":
-        lines = [f"{title}: {payload.get('summary', '')}", f"  {payload.get('url', '')}"]
-        for c in payload.get("changes", [])[:10]:
-            if c.get("summary"):
-                what = str(c["summary"])
-            else:
-                before, after = c.get("before"), c.get("after")
-                if before and after:
-                    what = f"{c.get('kind', 'text')}: {before} -> {after}"
-                else:
-                    what = f"{c.get('kind', 'text')}: " + (
-                        f"added: {after}" if after else f"removed: {before}"
-                    )
-            section = f" [{c['section']}]" if c.get("section") else ""
-            lines.append(f"  - {what}{section}")
-        return lines
-    if "commitment_title" in payload:
-        head = f"{kind.replace('_', ' ')}: {payload['commitment_title']}"
-        before, after = payload.get("before"), payload.get("after")
-        fallback = f"{before or '(none)'} -> {after or '(none)'}"
-        lines = [head, f"  {payload.get('summary') or fallback}"]
-        if kind == "status_suggested":
-            lines.append(
-                f"  suggested status: {payload.get('suggested_status')} "
-                f"(now {payload.get('current_status')}); confirm with: {payload.get('confirm')}"
-            )
-        lines.append(f'  evidence: "{payload.get("quote", "")}" ({payload.get("page_url", "")})')
-        lines.append(f"  why matched: {payload.get('reason', '')}")
-        return lines
-    if kind in ("page_removed", "page_moved", "page_new"):
-        return [f"{kind.replace('_', ' ')}: {payload.get('url', '')}"]
-    summary = payload.get("summary") or payload.get("title") or ""
-    return [f"{kind}: {summary}".rstrip(": ")]
+    """A short plain-text rendering of an event: the title, then indented lines.
+
+    Kept for callers that hold a kind and a payload; :mod:`notifiers.render` does the work.
+    """
+    from notifiers.render import render, text_lines  # render imports this module
+
+    return text_lines(render(Alert(0, kind, payload, datetime.now(UTC))))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 
-from notifiers.base import Alert, describe, register
+from notifiers.base import Alert, register
+from notifiers.render import render, text_lines
 
 
 @register("console")
@@ -19,7 +20,7 @@ class ConsoleNotifier:
         self.name = name
 
     def send(self, alert: Alert, recipient: str) -> str | None:
-        lines = describe(alert.kind, alert.payload)
+        lines = text_lines(render(alert))
         self.console.print(f"[bold yellow]ALERT[/] {escape(lines[0])}")
         for line in lines[1:]:
             self.console.print(escape(line))
