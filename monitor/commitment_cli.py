@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 import click
 import yaml
 from rich import box
+from rich.console import Group
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy import func, select
@@ -32,7 +34,7 @@ from monitor.commitment import (
 )
 from monitor.db import URL_HELP, Database, resolve_url
 from monitor.models import Commitment, Event, KeyFigure, KeyFigureHistory, StatusChange
-from monitor.terminal import console, plural
+from monitor.terminal import console, plural, print_trimmed
 from monitor.tracking import CLOSED, TrackingError, check_deadlines, confirm_status, timeline
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -90,9 +92,11 @@ def list_cmd(db_url: str | None, status: str | None, tag: str | None, as_json: b
                 for r in rows
             ]  # fmt: skip
             click.echo(json.dumps(out, indent=2))
+        elif not rows:
+            click.echo("0 commitments")
         else:
             out_console = console()
-            out_console.print(_table(rows, out_console.width))
+            print_trimmed(out_console, _table(rows, out_console.width))
     if not stored:
         shipped = len(load_registry(SEED_PATH))
         click.echo(
@@ -107,7 +111,12 @@ WIDE = 110  # below this many columns the table drops bodies and figures and sta
 
 def _table(rows: list[Commitment], width: int) -> Table:
     """The commitments table; titles are plain text, never read as markup."""
-    table = Table(title=plural(len(rows), "commitment"), box=box.SIMPLE_HEAD, title_justify="left")
+    table = Table(
+        title=plural(len(rows), "commitment"),
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        title_justify="left",
+    )
     if width >= WIDE:
         table.add_column("id", no_wrap=True)
         for col in ("title", "status", "bodies", "deadline", "figures"):
@@ -123,7 +132,9 @@ def _table(rows: list[Commitment], width: int) -> Table:
     table.add_column("deadline", no_wrap=True)
     for r in rows:
         table.add_row(
-            Text.assemble((r.id, "bold"), "\n", r.title), Text(r.status), Text(_next_deadline(r))
+            Group(Text(r.id, style="bold"), Padding(Text(r.title), (0, 0, 0, 2))),
+            Text(r.status),
+            Text(_next_deadline(r)),
         )
     return table
 

@@ -25,7 +25,8 @@ from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 import click
-from rich.console import Console
+from rich.console import Console, RenderableType
+from rich.segment import Segment, Segments
 from rich.table import Table
 
 EXIT_OK = 0
@@ -206,3 +207,15 @@ def hanging(label_width: int, *, justify: str = "right") -> Table:
     grid.add_column(width=label_width, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     grid.add_column(ratio=1, overflow="fold")
     return grid
+
+
+def print_trimmed(out: Console, renderable: RenderableType) -> None:
+    """Print without the trailing spaces rich pads table cells with (they litter files)."""
+    for line in out.render_lines(renderable, out.options, pad=False):
+        while line and not line[-1].control and not line[-1].text.rstrip():
+            line.pop()
+        if line and not line[-1].control:
+            last = line.pop()
+            line.append(Segment(last.text.rstrip(), last.style))
+        line.append(Segment.line())
+        out.print(Segments(line), end="")
