@@ -97,7 +97,7 @@ def list_cmd(db_url: str | None, status: str | None, tag: str | None, as_json: b
         else:
             out_console = console()
             print_trimmed(out_console, _table(rows, out_console.width))
-    if not stored:
+    if not stored and not as_json:
         shipped = len(load_registry(SEED_PATH))
         click.echo(
             f"hint: the registry is empty; `policy-monitor commitments seed` loads the "

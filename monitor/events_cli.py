@@ -45,7 +45,7 @@ def events_command(db_url: str | None, status: str | None, limit: int, as_json: 
     elif events:
         out = console()
         print_trimmed(out, _table(events, out.width))
-    if not events:
+    if not events and not as_json:
         click.echo(
             f"no {status} events"
             if status
