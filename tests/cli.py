@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+from typing import Any
 
 
 def policy_monitor(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -13,4 +15,19 @@ def policy_monitor(*args: str, timeout: float = 120) -> subprocess.CompletedProc
         capture_output=True,
         text=True,
         timeout=timeout,
+    )
+
+
+def _default_signals() -> None:
+    # A test runner started in the background may hand its children SIGINT as "ignored";
+    # a user's shell never does, so give the command the terminal's defaults back.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def start_policy_monitor(*args: str, **popen: Any) -> subprocess.Popen[str]:
+    """Start ``python -m monitor ARGS`` without waiting (stdout and stderr piped as text)."""
+    popen.setdefault("stdout", subprocess.PIPE)
+    popen.setdefault("stderr", subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "monitor", *args], text=True, preexec_fn=_default_signals, **popen
     )
