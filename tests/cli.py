@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 from typing import Any
 
 
-def policy_monitor(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m monitor ARGS`` and return the finished process (output as text)."""
+def policy_monitor(
+    *args: str, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m monitor ARGS`` and return the finished process (output as text).
+
+    ``env`` adds to (or, with a value of "", removes from) this process's environment.
+    """
+    environ = dict(os.environ)
+    for key, value in (env or {}).items():
+        if value:
+            environ[key] = value
+        else:
+            environ.pop(key, None)
     return subprocess.run(
         [sys.executable, "-m", "monitor", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
+        env=environ,
     )
 
 
