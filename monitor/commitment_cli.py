@@ -351,17 +351,20 @@ def deadlines_cmd(db_url: str | None, today: Any, days: str, since: Any) -> None
             select(func.min(Event.created_at)).where(Event.kind.in_(DEADLINE_KINDS))
         )
         start = since.date() if since else (first_queued.date() if first_queued else day)
-        skipped = _passed_before(s, min(start, day))
+        start = min(start, day)
+        skipped = _passed_before(s, start)
         events = check_deadlines(s, day, thresholds, passed_since=start)
         for ev in events:
             p = ev.payload
             click.echo(f"{ev.kind}: {p['commitment_id']} {p['figure_key']} (ends {p['end']})")
     click.echo(f"{plural(len(events), 'event')} queued")
     if skipped:
-        why = "" if since else ", the first run of this command,"
+        why = (
+            "" if since else " (this is the first run)" if not first_queued else " (the first run)"
+        )
         click.echo(
-            f"{plural(skipped, 'deadline')} that passed before {start.isoformat()}{why} not "
-            "reported (--since DATE includes them)",
+            f"{plural(skipped, 'deadline')} that passed before {start.isoformat()}{why} "
+            f"{'was' if skipped == 1 else 'were'} not reported; --since DATE includes them",
             err=True,
         )
 
