@@ -20,7 +20,7 @@ from monitor.change import Analysis, analyse
 from monitor.document import Document
 from monitor.normalise import normalise
 from monitor.terminal import console as make_console
-from monitor.terminal import hanging, print_trimmed
+from monitor.terminal import hanging, print_trimmed, worker_ignores_interrupts
 
 KIND_STYLE = {
     "funding": "bold green",
@@ -108,7 +108,7 @@ def run_batch(path: str, workers: int | None = None) -> Iterator[str]:
     if workers <= 1 or len(lines) < 2 * BATCH_CHUNK:
         yield from map(one, lines)
         return
-    pool = ProcessPoolExecutor(max_workers=workers)
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=worker_ignores_interrupts)
     try:
         yield from pool.map(one, lines, chunksize=BATCH_CHUNK)
     finally:  # a reader that went away (| head) must not wait for the whole batch

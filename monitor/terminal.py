@@ -100,6 +100,13 @@ def graceful_interrupts(callback: Callable[[int], None]) -> Iterator[None]:
         _on_interrupt.remove(callback)
 
 
+def worker_ignores_interrupts() -> None:
+    """Initializer for process pools: Ctrl-C reaches the whole process group, but only the
+    parent decides how to stop (workers would otherwise each print a traceback)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def interrupted() -> str | None:
     """The name of the signal that asked us to stop ("SIGINT", "SIGTERM"), or None."""
     return signal.Signals(_received[0]).name if _received else None

@@ -7,6 +7,7 @@ never delivers data: a stand-in for a slow network read or a lock that is never 
 from __future__ import annotations
 
 import errno
+import json
 import os
 import signal
 import subprocess
@@ -153,3 +154,29 @@ def test_a_second_ctrl_c_quits_at_once() -> None:
     code, err, took = _stopped_by(proc, signal.SIGINT)
     assert (code, took < PROMPT) == (130, True)
     assert "interrupted again: quitting at once" in err
+
+
+def test_ctrl_c_to_the_process_group_stops_a_batch_without_worker_tracebacks(
+    tmp_path: Path,
+) -> None:
+    old, new = tmp_path / "old.md", tmp_path / "new.md"
+    old.write_text("## Care\n\n" + "We will invest £261m by 2023/24.\n\n" * 3, encoding="utf-8")
+    new.write_text("## Care\n\n" + "We will invest £300m by 2024/25.\n\n" * 3, encoding="utf-8")
+    line = json.dumps({"id": 1, "old": str(old), "new": str(new)}) + "\n"
+    (tmp_path / "pairs.jsonl").write_text(line * 20000, encoding="utf-8")
+    proc = start_policy_monitor(
+        "compare", "--batch", str(tmp_path / "pairs.jsonl"), "--workers", "2",
+        start_new_session=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    assert proc.stdout.readline().startswith('{"id": 1')  # the pool is at work
+    started = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
+    try:
+        _, err = proc.communicate(timeout=PROMPT * 6)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise AssertionError("the batch did not stop") from None
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted (SIGINT)" in err
+    assert time.monotonic() - started < PROMPT * 2
