@@ -6,11 +6,9 @@ the variables. Errors name the file, line and key.
 
 from __future__ import annotations
 
-import difflib
 import re
-import types
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
@@ -24,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from monitor.config_keys import unknown_key
 from monitor.errors import ConfigError
 
 SOURCE_KINDS = ("govuk", "nhse", "nice", "generic")
@@ -314,7 +313,7 @@ def parse_config(text: str, path: str = "<config>") -> Config:
             key = ".".join(str(p) for p in loc) or "(top level)"
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
-                msg = _unknown_key(loc)
+                msg = unknown_key(Config, loc)
             lines.append(f"{path}:{line}: {key}: {msg}")
         raise ConfigError("\n".join(lines)) from exc
     names = [s.name for s in cfg.sources]
@@ -326,41 +325,6 @@ def parse_config(text: str, path: str = "<config>") -> Config:
     if isinstance(root, yaml.MappingNode):
         cfg._lines = {str(k.value): f"{path}:{k.start_mark.line + 1}" for k, _ in root.value}
     return cfg
-
-
-def _unknown_key(loc: tuple[int | str, ...]) -> str:
-    """ "unknown key; did you mean 'concurrency'?", or the keys allowed there."""
-    known = _keys_at(loc[:-1])
-    close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
-    if close:
-        return f"unknown key; did you mean {close[0]!r}?"
-    return f"unknown key (expected one of: {', '.join(known)})" if known else "unknown key"
-
-
-def _keys_at(loc: tuple[int | str, ...]) -> list[str]:
-    """The keys a mapping at ``loc`` may hold, read from the models' fields."""
-    tp: Any = Config
-    for part in loc:
-        tp = _unwrap(tp)
-        if isinstance(tp, type) and issubclass(tp, BaseModel):
-            field = tp.model_fields.get(str(part))
-            if field is None:
-                return []
-            tp = field.annotation
-        elif get_origin(tp) in (list, dict):
-            tp = get_args(tp)[-1]
-        else:
-            return []
-    tp = _unwrap(tp)
-    return list(tp.model_fields) if isinstance(tp, type) and issubclass(tp, BaseModel) else []
-
-
-def _unwrap(tp: Any) -> Any:
-    """``X | None`` -> ``X``."""
-    if get_origin(tp) in (Union, types.UnionType):
-        args = [a for a in get_args(tp) if a is not type(None)]
-        return args[0] if len(args) == 1 else tp
-    return tp
 
 
 def load_config(path: str | Path) -> Config:
