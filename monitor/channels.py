@@ -16,6 +16,7 @@ from monitor.errors import ConfigError
 from notifiers.base import Notifier, notifier_kinds
 from notifiers.console import ConsoleNotifier
 
+
 def _cls(kind: str) -> Any:
     kinds = notifier_kinds()
     if kind not in kinds:

@@ -6,14 +6,35 @@ pay for importing Scrapy and ``--help`` is instant.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
+import os
 import sys
+from typing import Any
 
 import click
 
 from monitor import __version__
 from monitor.errors import MonitorError
+from monitor.terminal import (
+    EXIT_BROKEN_PIPE,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    PipeClosed,
+    install_signal_handlers,
+    interrupted,
+    silence_stdout,
+)
+
+EXIT_CODES = """\b
+Exit codes:
+  0    done
+  1    some pages failed, or changes were found where a flag asks for that
+  2    bad input or configuration (a file, an option, the config, the database)
+  130  interrupted (Ctrl-C or SIGTERM); a second Ctrl-C quits at once
+  141  the reader of the output went away (for example `| head`)
+"""
 
 COMMANDS = {
     "check": ("monitor.check", "check_command"),
@@ -42,8 +63,21 @@ class LazyGroup(click.Group):
         assert isinstance(command, click.Command)
         return command
 
+    # click turns a closed pipe into exit 1; ours is the quiet exit 141 of any Unix tool
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)  # may print --help
+        except BrokenPipeError as exc:
+            raise PipeClosed from exc
 
-@click.group(cls=LazyGroup)
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as exc:
+            raise PipeClosed from exc
+
+
+@click.group(cls=LazyGroup, epilog=EXIT_CODES)
 @click.version_option(__version__, prog_name="policy-monitor")
 @click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
 def cli(verbose: int) -> None:
@@ -53,21 +87,56 @@ def cli(verbose: int) -> None:
 
 
 def main() -> None:
-    """Entry point: expected errors become one clear line and exit code 2."""
+    """Entry point: expected errors are one line; signals and closed pipes end quietly."""
+    install_signal_handlers()
+    code = run()
+    if code == EXIT_INTERRUPTED:
+        # Leave at once: a worker thread still waiting on a lock must not keep us alive.
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+def run(args: list[str] | None = None) -> int:
+    """Run the command line and return its exit code (see ``EXIT_CODES``)."""
     try:
-        rc = cli(standalone_mode=False)
-    except click.exceptions.Abort:
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except MonitorError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        rc = cli(args, standalone_mode=False)
+        sys.stdout.flush()  # a closed pipe shows here, not as noise at interpreter exit
+    except (BrokenPipeError, PipeClosed):
+        return _pipe_closed()
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):
+            return _interrupted()
+        _say("aborted")
+        return 1
     except KeyboardInterrupt:
-        sys.exit(130)
-    if isinstance(rc, int) and rc:
-        sys.exit(rc)
+        return _interrupted()
+    except click.ClickException as exc:
+        with contextlib.suppress(BrokenPipeError):
+            exc.show()
+        return exc.exit_code
+    except MonitorError as exc:
+        _say(f"error: {exc}")
+        return EXIT_USAGE
+    return rc if isinstance(rc, int) else 0
+
+
+def _say(text: str) -> None:
+    with contextlib.suppress(OSError):
+        click.echo(text, err=True)
+
+
+def _pipe_closed() -> int:
+    silence_stdout()
+    logging.raiseExceptions = False  # a log line to the same closed pipe stays quiet too
+    return EXIT_BROKEN_PIPE
+
+
+def _interrupted() -> int:
+    _say(f"interrupted ({interrupted() or 'SIGINT'})")
+    return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

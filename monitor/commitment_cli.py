@@ -12,12 +12,16 @@ from typing import Any, TypeVar
 
 import click
 import yaml
-from rich.console import Console
+from rich import box
+from rich.console import Group
+from rich.padding import Padding
 from rich.table import Table
-from sqlalchemy import select
+from rich.text import Text
+from sqlalchemy import func, select
 
 from monitor.commitment import (
     SEED_PATH,
+    STATUSES,
     CommitmentSpec,
     RegistryError,
     all_commitments,
@@ -28,9 +32,10 @@ from monitor.commitment import (
     parse_registry,
     to_spec,
 )
-from monitor.db import Database, resolve_url
-from monitor.models import Commitment, KeyFigureHistory, StatusChange
-from monitor.tracking import TrackingError, check_deadlines, confirm_status, timeline
+from monitor.db import URL_HELP, Database, resolve_url
+from monitor.models import Commitment, Event, KeyFigure, KeyFigureHistory, StatusChange
+from monitor.terminal import console, plural, print_trimmed
+from monitor.tracking import CLOSED, TrackingError, check_deadlines, confirm_status, timeline
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,7 +46,7 @@ def db_option(func: F) -> F:
         "--db",
         "db_url",
         default=None,
-        help="Database URL (default: $POLICY_MONITOR_DATABASE_URL or sqlite:///policy-monitor.db).",
+        help=URL_HELP,
     )(func)
 
 
@@ -66,16 +71,18 @@ def commitments_group() -> None:
 
 @commitments_group.command("list")
 @db_option
-@click.option("--status", help="Only commitments with this status.")
+@click.option(
+    "--status", type=click.Choice(STATUSES, case_sensitive=False), help="Only this status."
+)
 @click.option("--tag", help="Only commitments with this tag.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_cmd(db_url: str | None, status: str | None, tag: str | None, as_json: bool) -> None:
     """List commitments."""
+    status = status.lower() if status else None
     with _open(db_url) as db, db.session() as s:
+        stored = all_commitments(s)
         rows = [
-            r
-            for r in all_commitments(s)
-            if (not status or r.status == status) and (not tag or tag in r.tags)
+            r for r in stored if (not status or r.status == status) and (not tag or tag in r.tags)
         ]
         if as_json:
             out = [
@@ -85,16 +92,51 @@ def list_cmd(db_url: str | None, status: str | None, tag: str | None, as_json: b
                 for r in rows
             ]  # fmt: skip
             click.echo(json.dumps(out, indent=2))
-            return
-        table = Table(title=f"{len(rows)} commitments")
+        elif not rows:
+            click.echo("0 commitments")
+        else:
+            out_console = console()
+            print_trimmed(out_console, _table(rows, out_console.width))
+    if not stored and not as_json:
+        shipped = len(load_registry(SEED_PATH))
+        click.echo(
+            f"hint: the registry is empty; `policy-monitor commitments seed` loads the "
+            f"{shipped} shipped commitments",
+            err=True,
+        )
+
+
+WIDE = 110  # below this many columns the table drops bodies and figures and stacks id/title
+
+
+def _table(rows: list[Commitment], width: int) -> Table:
+    """The commitments table; titles are plain text, never read as markup."""
+    table = Table(
+        title=plural(len(rows), "commitment"),
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        title_justify="left",
+    )
+    if width >= WIDE:
         table.add_column("id", no_wrap=True)
         for col in ("title", "status", "bodies", "deadline", "figures"):
-            table.add_column(col)
+            table.add_column(col, no_wrap=col in ("status", "deadline"))
         for r in rows:
             table.add_row(
-                r.id, r.title, r.status, ", ".join(r.bodies), _next_deadline(r), str(len(r.figures))
-            )
-        Console().print(table)
+                Text(r.id), Text(r.title), Text(r.status), Text(", ".join(r.bodies)),
+                Text(_next_deadline(r)), str(len(r.figures)),
+            )  # fmt: skip
+        return table
+    table.add_column("commitment", ratio=1, overflow="fold")
+    table.add_column("status", no_wrap=True)
+    table.add_column("deadline", no_wrap=True)
+    for r in rows:
+        table.add_row(
+            Group(Text(r.id, style="bold"), Padding(Text(r.title), (0, 0, 0, 2))),
+            Text(r.status),
+            Text(_next_deadline(r)),
+        )
+    return table
 
 
 @commitments_group.command("show")
@@ -210,7 +252,7 @@ def add_cmd(
         if clash and not replace:
             raise click.ClickException(f"already exists: {', '.join(clash)} (use --replace)")
         import_specs(s, specs, origin="add")
-    click.echo(f"added {len(specs)} commitment(s): {', '.join(sp.id for sp in specs)}")
+    click.echo(f"added {plural(len(specs), 'commitment')}: {', '.join(sp.id for sp in specs)}")
 
 
 @commitments_group.command("import")
@@ -224,7 +266,7 @@ def import_cmd(db_url: str | None, file: Path) -> None:
         raise click.ClickException(str(exc)) from exc
     with _open(db_url) as db, db.session() as s:
         n = import_specs(s, specs, origin=f"import of {file.name}")
-    click.echo(f"imported {n} commitment(s) from {file}")
+    click.echo(f"imported {plural(n, 'commitment')} from {file}")
 
 
 @commitments_group.command("export")
@@ -251,7 +293,9 @@ def seed_cmd(db_url: str | None, file: Path) -> None:
             n = load_seed(db, file)
         except RegistryError as exc:
             raise click.ClickException(str(exc)) from exc
-    click.echo(f"loaded {n} commitment(s)" if n else "commitments already present; nothing done")
+    click.echo(
+        f"loaded {plural(n, 'commitment')}" if n else "commitments already present; nothing done"
+    )
 
 
 @commitments_group.command("confirm")
@@ -283,23 +327,55 @@ def confirm_cmd(
         raise click.ClickException(str(exc)) from exc
 
 
+DEADLINE_KINDS = ("deadline_approaching", "deadline_passed")
+
+
 @commitments_group.command("deadlines")
 @db_option
 @click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="Date to check (default today).")
 @click.option("--days", default="30,7", show_default=True, help="Warning thresholds in days.")
 @click.option(
+    "--since",
     "--passed-since",
+    "since",
     type=click.DateTime(["%Y-%m-%d"]),
-    help="Ignore deadlines that ended before this date.",
+    help="Report passed deadlines that ended on or after DATE (default: from the first run "
+    "of this command, so a new registry does not flood the outbox with old deadlines).",
 )
-def deadlines_cmd(db_url: str | None, today: Any, days: str, passed_since: Any) -> None:
+def deadlines_cmd(db_url: str | None, today: Any, days: str, since: Any) -> None:
     """Queue deadline_approaching / deadline_passed events."""
     day = today.date() if today else date.today()
     thresholds = tuple(int(d) for d in days.split(",") if d.strip())
     with _open(db_url) as db, db.session() as s:
-        since = passed_since.date() if passed_since else None
-        events = check_deadlines(s, day, thresholds, passed_since=since)
+        first_queued = s.scalar(
+            select(func.min(Event.created_at)).where(Event.kind.in_(DEADLINE_KINDS))
+        )
+        start = since.date() if since else (first_queued.date() if first_queued else day)
+        start = min(start, day)
+        skipped = _passed_before(s, start)
+        events = check_deadlines(s, day, thresholds, passed_since=start)
         for ev in events:
             p = ev.payload
             click.echo(f"{ev.kind}: {p['commitment_id']} {p['figure_key']} (ends {p['end']})")
-    click.echo(f"{len(events)} event(s) queued")
+    click.echo(f"{plural(len(events), 'event')} queued")
+    if skipped:
+        why = (
+            "" if since else " (this is the first run)" if not first_queued else " (the first run)"
+        )
+        click.echo(
+            f"{plural(skipped, 'deadline')} that passed before {start.isoformat()}{why} "
+            f"{'was' if skipped == 1 else 'were'} not reported; --since DATE includes them",
+            err=True,
+        )
+
+
+def _passed_before(s: Any, start: date) -> int:
+    """How many open commitments' deadlines ended before ``start``."""
+    stmt = (
+        select(func.count())
+        .select_from(KeyFigure)
+        .join(Commitment, KeyFigure.commitment_id == Commitment.id)
+        .where(KeyFigure.kind == "deadline", KeyFigure.end_date < start)
+        .where(Commitment.status.not_in(CLOSED))
+    )
+    return int(s.scalar(stmt) or 0)

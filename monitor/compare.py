@@ -14,9 +14,13 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 
 from monitor.change import Analysis, analyse
+from monitor.document import Document
 from monitor.normalise import normalise
+from monitor.terminal import console as make_console
+from monitor.terminal import hanging, print_trimmed, worker_ignores_interrupts
 
 KIND_STYLE = {
     "funding": "bold green",
@@ -36,7 +40,30 @@ def load(path: str, url: str = "") -> Any:
 
 
 def compare_files(old: str, new: str, url: str = "") -> Analysis:
-    return analyse(load(old, url), load(new, url))
+    return compare_paths(old, new, url)[0]
+
+
+def compare_paths(old: str, new: str, url: str = "") -> tuple[Analysis, list[str]]:
+    """The analysis, and which sides ("old", "new") were binary and so not compared."""
+    docs = {"old": load(old, url), "new": load(new, url)}
+    binary = [side for side, doc in docs.items() if doc.format == "binary"]
+    if binary:
+        return not_compared(docs, binary), binary
+    return analyse(docs["old"], docs["new"]), []
+
+
+def not_compared(docs: dict[str, Document], binary: list[str]) -> Analysis:
+    """Binary content has no text to compare: no changes, and the reason why."""
+    which = "both files are" if len(binary) == 2 else f"the {binary[0]} file is"
+    ignored = [i for side in binary for i in docs[side].ignored]
+    return Analysis(
+        False, 0.0, f"not compared: {which} binary, not text", [], ignored, ["binary content"]
+    )
+
+
+def to_json(result: Analysis, binary: list[str]) -> dict[str, Any]:
+    """The ``--json`` contract; ``binary`` (the sides not compared) only when there are any."""
+    return result.to_json() | ({"binary": binary} if binary else {})
 
 
 def _resolve(path: str, base: str) -> str:
@@ -58,8 +85,8 @@ def _batch_one(line: bytes, base: str = "") -> str:
         if not item.get("old") or not item.get("new"):
             raise ValueError("line needs 'old' and 'new' file paths")
         old, new = _resolve(str(item["old"]), base), _resolve(str(item["new"]), base)
-        result = compare_files(old, new, str(item.get("url") or ""))
-        return json.dumps({"id": ident, **result.to_json()}, ensure_ascii=False)
+        result, binary = compare_paths(old, new, str(item.get("url") or ""))
+        return json.dumps({"id": ident, **to_json(result, binary)}, ensure_ascii=False)
     except Exception as exc:  # one bad pair must not stop the batch
         return json.dumps(
             {"id": ident, "error": f"{type(exc).__name__}: {exc}"}, ensure_ascii=False
@@ -81,26 +108,35 @@ def run_batch(path: str, workers: int | None = None) -> Iterator[str]:
     if workers <= 1 or len(lines) < 2 * BATCH_CHUNK:
         yield from map(one, lines)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=worker_ignores_interrupts)
+    try:
         yield from pool.map(one, lines, chunksize=BATCH_CHUNK)
+    finally:  # a reader that went away (| head) must not wait for the whole batch
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def print_report(result: Analysis, console: Console) -> None:
-    """Readable coloured report of one analysis."""
+    """Readable coloured report of one analysis; wrapped lines keep a hanging indent."""
     verdict = "[bold red]MEANINGFUL[/]" if result.meaningful else "[green]no meaningful change[/]"
     console.print(f"{verdict}  significance {result.significance:.2f}")
-    console.print(f"[bold]{escape(result.summary)}[/]")
+    console.print(Text(result.summary, style="bold"))
+    grid = hanging(9)
     for c in result.changes:
         style = KIND_STYLE.get(c.kind, "white")
-        where = f" [dim]({escape(c.section)})[/]" if c.section else ""
-        console.print(
-            f"[{style}]{c.kind:>9}[/]{where} [red]{escape(c.before or '-')}[/] -> [green]{escape(c.after or '-')}[/]"
+        where = f"[dim]({escape(c.section)})[/] " if c.section else ""
+        grid.add_row(
+            Text(c.kind, style=style),
+            f"{where}[red]{escape(c.before or '-')}[/] -> [green]{escape(c.after or '-')}[/]",
         )
-        console.print(f"           [dim]{escape(c.text[:300])}[/]")
+        grid.add_row("", Text(c.text[:300], style="dim"))
     for reason in result.reasons:
-        console.print(f"  [dim]why:[/] {escape(reason)}")
+        grid.add_row(Text("why:", style="dim"), Text(reason))
     for i in result.ignored:
-        console.print(f"  [dim]ignored ({escape(i.reason)}): {escape(i.text[:120])}[/]")
+        grid.add_row(
+            Text("ignored:", style="dim"),
+            Text(f"{i.reason}: {i.text[:120]}".rstrip(": "), style="dim"),
+        )
+    print_trimmed(console, grid)
 
 
 @click.command("compare")
@@ -134,11 +170,11 @@ def compare_command(
     for path in (old_file, new_file):
         if not os.path.isfile(path):
             raise click.BadParameter(f"file not found: {path}", param_hint="OLD_FILE/NEW_FILE")
-    result = compare_files(old_file, new_file, url)
+    result, binary = compare_paths(old_file, new_file, url)
     if as_json:
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=None))
+        click.echo(json.dumps(to_json(result, binary), ensure_ascii=False, indent=None))
     else:
-        print_report(result, Console())
+        print_report(result, make_console())
 
 
 if __name__ == "__main__":  # pragma: no cover

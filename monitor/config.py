@@ -6,14 +6,24 @@ the variables. Errors name the file, line and key.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from monitor import settings
+from monitor.config_keys import unknown_key
 from monitor.errors import ConfigError
 from monitor.politeness import user_agent
 
@@ -22,6 +32,14 @@ SOURCE_KINDS = ("govuk", "nhse", "nice", "generic")
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class LocatedError(ValueError):
+    """A validation error about a key below the model that raised it (``loc`` relative)."""
+
+    def __init__(self, message: str, loc: tuple[int | str, ...]) -> None:
+        super().__init__(message)
+        self.loc = loc
 
 
 def _known_normaliser(name: str | None) -> str | None:
@@ -93,9 +111,10 @@ class SourceConfig(_Model):
             for i, page in enumerate(self.pages):
                 host = (urlsplit(page.url).hostname or "").lower()
                 if not any(host == d or host.endswith("." + d) for d in self.allowed_domains):
-                    raise ValueError(
-                        f"pages.{i}.url {page.url} is outside allowed_domains "
-                        f"({', '.join(self.allowed_domains)})"
+                    raise LocatedError(
+                        f"{page.url} is outside allowed_domains "
+                        f"({', '.join(self.allowed_domains)})",
+                        ("pages", i, "url"),
                     )
         return self
 
@@ -198,6 +217,21 @@ class Config(_Model):
     fetch: FetchConfig = Field(default_factory=FetchConfig)
     sources: list[SourceConfig] = Field(default_factory=list)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    _lines: dict[str, str] = PrivateAttr(default_factory=dict)  # top-level key -> "file:line"
+
+    @field_validator("database")
+    @classmethod
+    def _database_url(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^[a-z][a-z0-9+]*://", v):
+            raise ValueError(
+                f"{v!r} is not a database URL; expected sqlite:///FILE or "
+                "postgresql://USER@HOST/NAME"
+            )
+        return v
+
+    def where(self, key: str) -> str:
+        """Where a top-level key was set ("monitor.yml:3"), or "" when not from a file."""
+        return self._lines.get(key, "")
 
     def source(self, name: str) -> SourceConfig:
         for src in self.sources:
@@ -271,10 +305,15 @@ def parse_config(text: str, path: str = "<config>") -> Config:
         lines = []
         for err in exc.errors():
             loc = tuple(err["loc"])
+            cause = err.get("ctx", {}).get("error")
+            if isinstance(cause, LocatedError):
+                loc += cause.loc
             node = _locate(root, loc)
             line = node.start_mark.line + 1 if node is not None else 1
             key = ".".join(str(p) for p in loc) or "(top level)"
             msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = unknown_key(Config, loc)
             lines.append(f"{path}:{line}: {key}: {msg}")
         raise ConfigError("\n".join(lines)) from exc
     names = [s.name for s in cfg.sources]
@@ -284,6 +323,8 @@ def parse_config(text: str, path: str = "<config>") -> Config:
             line = node.start_mark.line + 1 if node is not None else 1
             raise ConfigError(f"{path}:{line}: sources.{i}.name: duplicate source name {name!r}")
     _check_routes(cfg, root, path)
+    if isinstance(root, yaml.MappingNode):
+        cfg._lines = {str(k.value): f"{path}:{k.start_mark.line + 1}" for k, _ in root.value}
     return cfg
 
 

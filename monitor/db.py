@@ -9,13 +9,25 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.util import CommandError
 from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    InterfaceError,
+    NoSuchModuleError,
+    OperationalError,
+)
+from sqlalchemy.exc import DatabaseError as SAError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from monitor import settings
+from monitor.errors import DatabaseError
 
 ENV_VAR = settings.DATABASE_ENV
 DEFAULT_URL = settings.DATABASE_URL
+URL_HELP = f"Database URL (default: ${ENV_VAR}, then {DEFAULT_URL})."
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -23,12 +35,86 @@ class Base(DeclarativeBase):
     """Declarative base shared by every table."""
 
 
-def resolve_url(explicit: str | None = None, configured: str | None = None) -> str:
-    """Pick the database URL: command line, then environment, then config file, then default."""
-    url = explicit or os.environ.get(ENV_VAR) or configured or DEFAULT_URL
+class DatabaseURL(str):
+    """A database URL (a plain ``str`` to every caller) that remembers where it came from.
+
+    ``origin`` reads "--db", "$POLICY_MONITOR_DATABASE_URL", "database: at FILE:LINE" or
+    "the default"; :class:`Database` names it in every error.
+    """
+
+    origin: str
+    given: str  # as the user wrote it (before "postgresql://" gains its driver)
+
+    def __new__(cls, url: str, origin: str = "", given: str = "") -> DatabaseURL:
+        obj = super().__new__(cls, url)
+        obj.origin, obj.given = origin, given or url
+        return obj
+
+
+def resolve_url(
+    explicit: str | None = None, configured: str | None = None, *, configured_at: str = ""
+) -> DatabaseURL:
+    """Pick the database URL: command line, then environment, then config file, then default.
+
+    ``configured_at`` ("monitor.yml:3", from ``Config.where("database")``) names the line of
+    the config's ``database:`` key in errors.
+    """
+    env = os.environ.get(ENV_VAR)
+    if explicit:
+        url, origin = explicit, "--db"
+    elif env:
+        url, origin = env, f"${ENV_VAR}"
+    elif configured:
+        url, origin = configured, f"database: at {configured_at}" if configured_at else "database:"
+    else:
+        url, origin = DEFAULT_URL, "the default"
+    given = url
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return url
+    return DatabaseURL(url, origin, given)
+
+
+def _shown(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return repr(url)
+
+
+def _problem(exc: BaseException) -> str:
+    """The first line of a driver's complaint, without SQLAlchemy's boilerplate."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        exc = exc.orig
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__).removeprefix(
+        "connection failed: "
+    )
+
+
+EXPECTED = "expected sqlite:///FILE or postgresql://USER@HOST/NAME"
+
+
+@contextmanager
+def database_errors(url: str) -> Iterator[None]:
+    """Turn a bad URL or an unreachable server into one :class:`DatabaseError` line."""
+    shown = _shown(getattr(url, "given", url))
+    where = f"database URL {shown} from {getattr(url, 'origin', '') or 'the caller'}"
+    try:
+        yield
+    except NoSuchModuleError as exc:
+        scheme = str(url).partition(":")[0]
+        raise DatabaseError(f"{where}: unknown kind of database {scheme!r}; {EXPECTED}") from exc
+    except ArgumentError as exc:
+        raise DatabaseError(f"{where}: not a database URL; {EXPECTED}") from exc
+    except ImportError as exc:
+        raise DatabaseError(f"{where}: its driver is not installed ({exc})") from exc
+    except DBAPIError as exc:
+        # connection-level trouble (refused, unreadable file); a failing statement is a bug
+        if not isinstance(exc, OperationalError | InterfaceError) and type(exc) is not SAError:
+            raise
+        raise DatabaseError(f"{where}: cannot open the database: {_problem(exc)}") from exc
+    except CommandError as exc:
+        raise DatabaseError(f"{where}: {_problem(exc)}") from exc
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -61,6 +147,15 @@ def make_engine(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def open_engine(url: str) -> Engine:
+    """An engine whose database answered once; errors as in :func:`database_errors`."""
+    with database_errors(url):
+        engine = make_engine(url)
+        with engine.connect():
+            pass
     return engine
 
 
@@ -106,9 +201,10 @@ class Database:
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = url
-        self.engine = make_engine(url)
-        if migrate:
-            ensure_schema(self.engine)
+        with database_errors(url):  # a bad URL or a dead server: one line naming the URL's origin
+            self.engine = make_engine(url)
+            if migrate:
+                ensure_schema(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         reader = self.engine.execution_options(policy_monitor_readonly=True)
         self._readers = sessionmaker(reader, expire_on_commit=False)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import click
 
-from monitor.db import current_revision, downgrade, make_engine, resolve_url, upgrade
+from monitor.db import (
+    URL_HELP,
+    current_revision,
+    database_errors,
+    downgrade,
+    open_engine,
+    resolve_url,
+    upgrade,
+)
 
 
 @click.group("db")
@@ -13,28 +21,32 @@ def db_group() -> None:
 
 
 @db_group.command("upgrade")
-@click.option("--db", "db_url", help="Database URL.")
+@click.option("--db", "db_url", help=URL_HELP)
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(db_url: str | None, revision: str) -> None:
     """Apply schema migrations."""
-    engine = make_engine(resolve_url(db_url))
-    upgrade(engine, revision)
+    url = resolve_url(db_url)
+    engine = open_engine(url)
+    with database_errors(url):
+        upgrade(engine, revision)
     click.echo(f"database at revision {current_revision(engine) or 'empty'}")
 
 
 @db_group.command("downgrade")
-@click.option("--db", "db_url", help="Database URL.")
+@click.option("--db", "db_url", help=URL_HELP)
 @click.argument("revision")
 def db_downgrade(db_url: str | None, revision: str) -> None:
     """Revert schema migrations down to REVISION ("base" for an empty schema)."""
-    engine = make_engine(resolve_url(db_url))
-    downgrade(engine, revision)
+    url = resolve_url(db_url)
+    engine = open_engine(url)
+    with database_errors(url):
+        downgrade(engine, revision)
     click.echo(f"database at revision {current_revision(engine) or 'empty'}")
 
 
 @db_group.command("current")
-@click.option("--db", "db_url", help="Database URL.")
+@click.option("--db", "db_url", help=URL_HELP)
 def db_current(db_url: str | None) -> None:
     """Print the schema revision without changing anything."""
-    engine = make_engine(resolve_url(db_url))
+    engine = open_engine(resolve_url(db_url))
     click.echo(current_revision(engine) or "empty")

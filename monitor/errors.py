@@ -1,7 +1,8 @@
 """Exceptions raised by policy-monitor.
 
-MonitorError            base of everything we raise on purpose
-├── ConfigError         bad configuration file or option (exit code 2)
+MonitorError            base of everything we raise on purpose (exit code 2 unless noted)
+├── ConfigError         bad configuration file or option
+├── DatabaseError       a database URL that cannot be used, or a database that cannot be reached
 ├── FetchError          a page could not be fetched (network, HTTP status, size)
 └── InputError          a file given on the command line cannot be read or parsed
 """
@@ -13,6 +14,10 @@ class MonitorError(Exception):
 
 class ConfigError(MonitorError):
     """The configuration is invalid; the message names file, line and key."""
+
+
+class DatabaseError(MonitorError):
+    """The database URL is unusable or the server unreachable; the message names its origin."""
 
 
 class FetchError(MonitorError):

@@ -74,7 +74,7 @@ def test_redirect_is_followed_and_recorded_as_a_move(replay: ReplayServer, tmp_p
     db_url = f"sqlite:///{tmp_path}/m.db"
     (line,) = check(urls, db_url)
     assert line["status"] == "new"
-    events = policy_monitor("events", "--db", db_url).stdout
+    events = policy_monitor("events", "--db", db_url, "--json").stdout
     moved = [json.loads(e) for e in events.splitlines()]
     assert [e["kind"] for e in moved] == ["page_moved"]
     assert moved[0]["payload"]["to"] == replay.url(new)
@@ -121,4 +121,4 @@ def test_canonicalised_urls_are_not_moves(replay: ReplayServer, tmp_path: Path) 
     urls.write_text(f"{base}#statements\n")  # Scrapy requests it without the fragment
     db_url = f"sqlite:///{tmp_path}/m.db"
     assert [line["status"] for line in check(urls, db_url)] == ["new"]
-    assert policy_monitor("events", "--db", db_url).stdout == ""
+    assert policy_monitor("events", "--db", db_url, "--json").stdout == ""

@@ -48,7 +48,7 @@ def test_good_config_loads() -> None:
             "bad.yml:4: sources.0.pages.0.url",
         ),
         ("fetch:\n  concurrency: -1\n", "bad.yml:2: fetch.concurrency"),
-        ("fetch:\n  colour: red\n", "bad.yml:2: fetch.colour: Extra inputs"),
+        ("fetch:\n  colour: red\n", "bad.yml:2: fetch.colour: unknown key"),
         ("sources: [\n", "bad.yml:2: invalid YAML"),
         ("- just\n- a list\n", "bad.yml:1: the top level must be a mapping"),
         (

@@ -10,17 +10,20 @@ from dataclasses import replace
 from urllib.parse import urlsplit
 
 import monitor.normalise.attachment
+import monitor.normalise.binary
 import monitor.normalise.govuk_api
 import monitor.normalise.html
 import monitor.normalise.steps
 import monitor.normalise.text  # noqa: F401  (importing registers the sources and steps)
 from monitor.document import Document, Ignored
 from monitor.normalise.attachment import sniff as sniff_attachment
+from monitor.normalise.binary import binary_document, binary_reason
 from monitor.normalise.registry import SOURCES, STEPS, features, run_steps, source, step
 
 __all__ = [
     "SOURCES",
     "STEPS",
+    "binary_reason",
     "detect_format",
     "features",
     "looks_binary",
@@ -64,6 +67,8 @@ def pick_kind(body: bytes, url: str = "", content_type: str = "", filename: str 
     """Choose the registered source normaliser for a body."""
     if sniff_attachment(body, content_type, url):
         return "attachment"
+    if binary_reason(body, content_type):
+        return "binary"
     fmt = detect_format(body, content_type, filename or urlsplit(url).path)
     host = (urlsplit(url).hostname or "").lower()
     if fmt == "html":
@@ -90,6 +95,8 @@ def normalise(
 ) -> Document:
     """Normalise a page body; ``kind`` names a source normaliser, ``steps`` overrides its steps."""
     chosen = kind or pick_kind(body, url, content_type, filename)
+    if chosen == "binary":
+        return binary_document(body, binary_reason(body, content_type))
     try:
         src = SOURCES[chosen]
     except KeyError:
@@ -101,22 +108,16 @@ def normalise(
             # Bytes that are not text (a broken PDF, an image behind a wrong type) would only
             # yield invented "changes"; keep the page, with nothing to compare.
             reason = f"unreadable {chosen} body ({type(exc).__name__}, {len(body)} bytes)"
-            return Document(ignored=[Ignored(reason, "")], format="binary")
+            return Document(ignored=[Ignored(reason, "")], format="binary", source="binary")
         # A text body that does not parse as its declared format is still worth reading.
         doc = SOURCES["text"].fn(body, url)
         doc.ignored.append(Ignored(f"not valid {chosen} ({type(exc).__name__}); read as text", ""))
     return _without_nul(run_steps(doc, src.steps if steps is None else steps))
 
 
-def looks_binary(body: bytes) -> bool:
-    """True for bytes that are not text: a NUL, or many control characters, near the start."""
-    head = body[:8192]
-    if not head:
-        return False
-    if b"\x00" in head:
-        return True
-    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
-    return controls > len(head) // 20
+def looks_binary(body: bytes, content_type: str = "") -> bool:
+    """True for bytes that are not text (see :mod:`monitor.normalise.binary`)."""
+    return binary_reason(body, content_type) is not None
 
 
 def _without_nul(doc: Document) -> Document:
