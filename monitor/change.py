@@ -160,16 +160,10 @@ def _new_noise(old: Document, new: Document) -> list[Ignored]:
 
 
 def _summary(changes: list[Change]) -> str:
+    """The first three changes' one-line summaries, and how many more there are."""
     if not changes:
         return "no substantive change"
-    head: list[str] = []
-    for c in changes[:3]:
-        if c.details.get("change_note"):
-            head.append(f'change note: "{c.after}"'[:160])
-        elif c.kind == "text":
-            head.append(f"text edited{' in ' + repr(c.section) if c.section else ''}")
-        else:
-            head.append(f"{c.kind}: {c.before or '(none)'} -> {c.after or '(none)'}"[:160])
+    head = [c.summary if len(c.summary) <= 160 else c.summary[:159] + "…" for c in changes[:3]]
     more = f" (+{len(changes) - 3} more)" if len(changes) > 3 else ""
     return "; ".join(head) + more
 

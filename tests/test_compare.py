@@ -52,7 +52,8 @@ def test_two_files_json_contract(pages: dict[str, Path]) -> None:
     assert kinds == {"funding", "deadline"}
     funding = next(c for c in data["changes"] if c["kind"] == "funding")
     assert (funding["before"], funding["after"]) == ("£261m", "£300m")
-    assert set(funding) == {"kind", "before", "after", "text"}
+    assert set(funding) == {"kind", "before", "after", "text", "summary"}
+    assert funding["summary"] == "Funding raised by £39 million (15%): £261m -> £300m"
     assert any("still current" in i["reason"] for i in data["ignored"])
 
 

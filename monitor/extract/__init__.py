@@ -45,14 +45,32 @@ def extract_hunk(hunk: Hunk, kinds: tuple[str, ...] | None = None) -> list[Chang
     return typed_changes(hunk, kinds) or [text_change(hunk)]
 
 
-def typed_changes(hunk: Hunk, kinds: tuple[str, ...] | None = None) -> list[Change]:
-    """The typed (non-text) changes in one hunk."""
+def _code_level_amendment(c: Change) -> bool:
+    """A "code X is mentioned in an edited sentence" change, with nothing more specific."""
+    return (
+        c.kind == "guidance"
+        and c.details.get("action") == "amended"
+        and ("recommendation" not in c.details)
+    )
+
+
+def typed_changes(
+    hunk: Hunk, kinds: tuple[str, ...] | None = None, site: str | None = None
+) -> list[Change]:
+    """The typed (non-text) changes in one hunk.
+
+    ``site`` is the page URL or its source normaliser's name: NICE product codes and
+    withdrawals are read only on NICE and GOV.UK pages (or where the site is not known).
+    """
     old, new = hunk.old_text, hunk.new_text
     changes: list[Change] = []
     for kind, fn in EXTRACTORS.items():
         if kinds is None or kind in kinds:
-            changes.extend(fn(old, new, hunk.section))
-    if any(c.kind != "guidance" or c.details.get("action") != "amended" for c in changes):
+            if kind == "guidance":
+                changes.extend(guidance.extract(old, new, hunk.section, hunk.before_context, site))
+            else:
+                changes.extend(fn(old, new, hunk.section))
+    if any(not _code_level_amendment(c) for c in changes):
         # "Code X amended" adds nothing when the hunk already says what changed about it.
-        changes = [c for c in changes if c.details.get("action") != "amended"]
+        changes = [c for c in changes if not _code_level_amendment(c)]
     return changes
