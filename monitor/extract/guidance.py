@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from rapidfuzz import fuzz
+
 from monitor.extract import recommendation
 from monitor.extract.attachment import attachment_changes
 from monitor.extract.base import Change
@@ -117,20 +119,26 @@ def _entries(lines: list[str], section: str) -> list[tuple[str, str]]:
 def _entry_changes(
     old_lines: list[str], new_lines: list[str], section: str, site: str
 ) -> tuple[list[Change], set[str]]:
-    gone = [ln for ln in old_lines if ln not in new_lines]
-    came = [ln for ln in new_lines if ln not in old_lines]
+    """New (and dropped) update entries; an entry rewritten in place is one update."""
+    gone = _entries([ln for ln in old_lines if ln not in new_lines], section)
+    came = _entries([ln for ln in new_lines if ln not in old_lines], section)
     changes: list[Change] = []
-    used: set[str] = set()
-    for lines, action in ((came, "updated"), (gone, "removed")):
-        for date, text in _entries(lines, section):
-            used.add(text)
-            clip = _clip(text)
-            before, after = (None, clip) if action == "updated" else (clip, None)
-            details = {"codes": codes_in(text, site), "action": action, "update_entry": True}
-            changes.append(
-                Change("guidance", before, after, clip, section, {**details, "date": date})
-            )
-    used.update(ln for ln in came + gone if _DATE_HEADING.match(ln))
+    used = {text for _, text in gone + came}
+    for date, text in came:
+        # "We checked this guideline in June 2017" -> "... in May 2025": the old entry's
+        # wording with a new date is a new check, not one entry removed and one added.
+        twin = next((g for g in gone if fuzz.ratio(g[1], text) >= 70), None)
+        if twin is not None:
+            gone.remove(twin)
+        clip = _clip(text)
+        details = {"codes": codes_in(text, site), "action": "updated", "update_entry": True}
+        before = _clip(twin[1]) if twin else None
+        changes.append(Change("guidance", before, clip, clip, section, {**details, "date": date}))
+    for date, text in gone:
+        clip = _clip(text)
+        details = {"codes": codes_in(text, site), "action": "removed", "update_entry": True}
+        changes.append(Change("guidance", clip, None, clip, section, {**details, "date": date}))
+    used.update(ln for ln in old_lines + new_lines if _DATE_HEADING.match(ln))
     return changes, used
 
 

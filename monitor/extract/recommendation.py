@@ -43,6 +43,15 @@ def _is_recommendation(num: str, text: str) -> bool:
     return len(text) > 80 or text.rstrip().endswith((".", ":", ";", "]", ")"))
 
 
+def _looks_like_heading(line: str) -> bool:
+    """A short capitalised line without closing punctuation ("Investigations for diagnosis")."""
+    return (
+        len(line) <= 70
+        and line[:1].isupper()
+        and not line.rstrip().endswith((".", ":", ";", ",", "]", ")", "and", "or"))
+    )
+
+
 def number_of(line: str) -> str | None:
     """The recommendation number a line starts with, or None."""
     m = REC_LINE.match(line.strip())
@@ -70,6 +79,9 @@ def parse(lines: list[str], lead: str | None = None) -> tuple[list[Recommendatio
         if m and _is_recommendation(m.group("num"), m.group("text")):
             current = Recommendation(m.group("num"), m.group("text").strip())
             recs.append(current)
+        elif m or _looks_like_heading(line):
+            current = None  # a section heading ends the recommendation above it
+            loose.append(line)
         elif current is not None:
             current.text = f"{current.text} {line}".strip()
         else:
