@@ -113,6 +113,8 @@ def _entries(lines: list[str], section: str) -> list[tuple[str, str]]:
             out.append((n.group("date") or n.group("date2"), line))
         elif current and (update_section or _UPDATE_VERB.search(line)):
             out.append((current, line))
+        elif update_section and _UPDATE_VERB.search(line):
+            out.append(("", line))  # "Recommendation 1.4.2 was added ..." with no date
     return out
 
 
@@ -133,11 +135,15 @@ def _entry_changes(
         clip = _clip(text)
         details = {"codes": codes_in(text, site), "action": "updated", "update_entry": True}
         before = _clip(twin[1]) if twin else None
-        changes.append(Change("guidance", before, clip, clip, section, {**details, "date": date}))
+        changes.append(
+            Change("guidance", before, clip, clip, section, {**details, "date": date or None})
+        )
     for date, text in gone:
         clip = _clip(text)
         details = {"codes": codes_in(text, site), "action": "removed", "update_entry": True}
-        changes.append(Change("guidance", clip, None, clip, section, {**details, "date": date}))
+        changes.append(
+            Change("guidance", clip, None, clip, section, {**details, "date": date or None})
+        )
     used.update(ln for ln in old_lines + new_lines if _DATE_HEADING.match(ln))
     return changes, used
 

@@ -19,6 +19,8 @@ REC_LINE = re.compile(
     r"(?!(?:million|billion|bn|m|k|thousand|per ?cent|percent|%|hours?|days?|weeks?|years?)\b)"
     r"(?P<text>[A-Za-z(\"'].*)$"
 )
+# NICE quality standards number statements instead: "Statement 3: Adults who ..."
+STATEMENT_LINE = re.compile(r"^(?:Quality )?[Ss]tatement (?P<n>\d{1,2})\s*[:.]\s+(?P<text>\S.*)$")
 _SQUASH = re.compile(r"[\W_]+")
 TEXT_LIMIT = 600
 
@@ -32,6 +34,9 @@ class Recommendation:
 
     @property
     def line(self) -> str:
+        """The recommendation as the page shows it: "1.4.2 Offer ..." or "Statement 3: ..."."""
+        if self.number.startswith("statement "):
+            return f"Statement {self.number.removeprefix('statement ')}: {self.text}"
         return f"{self.number} {self.text}"
 
 
@@ -52,12 +57,19 @@ def _looks_like_heading(line: str) -> bool:
     )
 
 
+def _numbered(line: str) -> tuple[str, str] | None:
+    """(number, text) of a line that starts a recommendation or quality statement."""
+    m = REC_LINE.match(line)
+    if m and _is_recommendation(m.group("num"), m.group("text")):
+        return m.group("num"), m.group("text").strip()
+    s = STATEMENT_LINE.match(line)
+    return (f"statement {s.group('n')}", s.group("text").strip()) if s else None
+
+
 def number_of(line: str) -> str | None:
     """The recommendation number a line starts with, or None."""
-    m = REC_LINE.match(line.strip())
-    if m and _is_recommendation(m.group("num"), m.group("text")):
-        return m.group("num")
-    return None
+    found = _numbered(line.strip())
+    return found[0] if found else None
 
 
 def parse(lines: list[str], lead: str | None = None) -> tuple[list[Recommendation], list[str]]:
@@ -75,11 +87,11 @@ def parse(lines: list[str], lead: str | None = None) -> tuple[list[Recommendatio
         line = raw.strip()
         if not line:
             continue
-        m = REC_LINE.match(line)
-        if m and _is_recommendation(m.group("num"), m.group("text")):
-            current = Recommendation(m.group("num"), m.group("text").strip())
+        found = _numbered(line)
+        if found:
+            current = Recommendation(*found)
             recs.append(current)
-        elif m or _looks_like_heading(line):
+        elif REC_LINE.match(line) or _looks_like_heading(line):
             current = None  # a section heading ends the recommendation above it
             loose.append(line)
         elif current is not None:

@@ -108,7 +108,7 @@ def target(c: Change) -> str:
 
 
 def _codes(codes: list[str]) -> str:
-    named = [c if re.match(r"[A-Z]", c) else f"recommendation {c}" for c in codes]
+    named = [c if re.match(r"[A-Z]", c) else _rec_name(c).lower() for c in codes]
     return ", ".join(named)
 
 
@@ -133,7 +133,14 @@ def _amendment(diff: list[list[str]]) -> str:
 
 
 def _rec_text(line: str | None, number: str) -> str:
-    return clip((line or "").removeprefix(number).strip())
+    text = (line or "").removeprefix(number)
+    return clip(re.sub(r"^Statement \d+:", "", text).strip())
+
+
+def _rec_name(number: str) -> str:
+    if number.startswith("statement "):
+        return "Quality statement " + number.removeprefix("statement ")
+    return f"Recommendation {number}"
 
 
 def guidance(c: Change) -> str:
@@ -146,14 +153,15 @@ def guidance(c: Change) -> str:
         return c.text
     if "recommendation" in d:
         n = str(d["recommendation"])
+        name = _rec_name(n)
         if action == "added":
-            return f"Recommendation {n} added: {_rec_text(c.after, n)}"
+            return f"{name} added: {_rec_text(c.after, n)}"
         if action == "removed":
-            return f"Recommendation {n} removed: {_rec_text(c.before, n)}"
+            return f"{name} removed: {_rec_text(c.before, n)}"
         if d.get("reworded_only"):
-            return f"Recommendation {n} reworded (case or punctuation only)"
+            return f"{name} reworded (case or punctuation only)"
         what = _amendment(d.get("diff") or [])
-        return f"Recommendation {n} amended" + (f": {what}" if what else "")
+        return f"{name} amended" + (f": {what}" if what else "")
     if d.get("update_entry"):
         when = f", {d['date']}" if d.get("date") else ""
         verb = "Update information entry removed" if action == "removed" else "Guidance updated"
