@@ -21,6 +21,12 @@ REC_LINE = re.compile(
 )
 # NICE quality standards number statements instead: "Statement 3: Adults who ..."
 STATEMENT_LINE = re.compile(r"^(?:Quality )?[Ss]tatement (?P<n>\d{1,2})\s*[:.]\s+(?P<text>\S.*)$")
+# NICE panels after a recommendation explain it; they are not its text.
+_PANEL = re.compile(
+    r"^(?:For a short explanation of why|Full details of the evidence|NICE has (?:also )?produced|"
+    r"For more (?:information|guidance) on|See the (?:rationale|evidence))",
+    re.I,
+)
 _SQUASH = re.compile(r"[\W_]+")
 TEXT_LIMIT = 600
 
@@ -91,7 +97,7 @@ def parse(lines: list[str], lead: str | None = None) -> tuple[list[Recommendatio
         if found:
             current = Recommendation(*found)
             recs.append(current)
-        elif REC_LINE.match(line) or _looks_like_heading(line):
+        elif REC_LINE.match(line) or _looks_like_heading(line) or _PANEL.match(line):
             current = None  # a section heading ends the recommendation above it
             loose.append(line)
         elif current is not None:
