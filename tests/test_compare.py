@@ -138,6 +138,8 @@ def test_commitments_from_the_shipped_seed(crisis: tuple[Path, Path]) -> None:
         assert data["changes"][hit["change_index"]]["kind"] == "deadline"
     assert "nhse-111-mental-health" in {hit["id"] for hit in data["commitments"]}
     assert data["changes"][0]["summary"] == "Deadline slipped by 1 year: by 2023/24 -> by 2024/25"
+    report = _run(str(crisis[0]), str(crisis[1]), "--url", CRISIS_URL, "--commitments")
+    assert "commitment nhse-111-mental-health" in report.stdout, report.stdout
 
 
 def test_commitments_in_a_batch(
