@@ -59,7 +59,8 @@ _WITHDRAWN = re.compile(
     re.I | re.M,
 )
 _REPLACED = re.compile(
-    r"\b(?:replaced|superseded|updated and replaced|replaces|supersedes)(?: by)?\b", re.I
+    r"\b(?:replaced|superseded|updated and replaced) (?:by|with)\b|\b(?P<active>replaces|supersedes)\b",
+    re.I,
 )
 _AMENDED = re.compile(r"\b(?:amended|updated|added|removed|deleted|new) recommendations?\b", re.I)
 _GUIDANCE_HOSTS = ("nice.org.uk", "gov.uk")
@@ -168,16 +169,12 @@ def _status_changes(old: str, new: str, section: str, site: str) -> tuple[list[C
         if replaced:
             subject, rest = sentence[: replaced.start()], sentence[replaced.end() :]
             old_codes, new_codes = codes_in(subject, site), codes_in(rest, site)
-            if not old_codes:  # "This guideline has been replaced by NG222": the page's own code
-                vanished = [
-                    s
-                    for s in old_sentences
-                    if recommendation.squash(s)
-                    not in {recommendation.squash(n) for n in split_sentences(new)}
-                ]
-                old_codes = [c for s in vanished for c in codes_in(s, site) if c not in new_codes]
-            if replaced.group(0).lower() in ("replaces", "supersedes"):
+            if replaced.group("active"):  # "NG222 replaces NG10"
                 old_codes, new_codes = new_codes, old_codes
+            elif not old_codes:  # "This guideline has been replaced by NG222": the page's code
+                now = {recommendation.squash(n) for n in split_sentences(new)}
+                vanished = [s for s in old_sentences if recommendation.squash(s) not in now]
+                old_codes = [c for s in vanished for c in codes_in(s, site) if c not in new_codes]
             details.update(replaced=old_codes, replaced_by=new_codes)
             codes = list(dict.fromkeys(old_codes + new_codes))
         if not codes and not re.search(_SUBJECT, sentence, re.I):

@@ -169,8 +169,8 @@ def guidance(c: Change) -> str:
         return f"{verb}{when}: {clip(entry)}"
     if action == "replaced":
         old, new = d.get("replaced") or [], d.get("replaced_by") or []
-        if old and new:
-            return f"{_codes(old)} replaced by {_codes(new)}"
+        if old:
+            return f"{_codes(old)} replaced by {_codes(new) if new else 'this guidance'}"
         return f"Guidance replaced{' by ' + _codes(new) if new else ''}: {clip(c.text)}"
     if action == "withdrawn":
         return f"{_codes(codes)} withdrawn" if codes else f"Guidance withdrawn: {clip(c.text)}"
