@@ -151,12 +151,12 @@ def _entry_changes(
 
 def _status_changes(old: str, new: str, section: str, site: str) -> tuple[list[Change], set[str]]:
     """Withdrawals and replacements, each for the codes its own sentence names."""
-    old_sentences = split_sentences(old)
-    seen = {recommendation.squash(s) for s in old_sentences}
     changes: list[Change] = []
     used: set[str] = set()
-    if site == "other":
+    if site == "other" or not (_REPLACED.search(new) or _WITHDRAWN.search(new)):
         return changes, used
+    old_sentences = split_sentences(old)
+    seen = {recommendation.squash(s) for s in old_sentences}
     for sentence in split_sentences(new):
         if recommendation.squash(sentence) in seen:
             continue
