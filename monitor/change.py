@@ -163,16 +163,10 @@ def _new_noise(old: Document, new: Document) -> list[Ignored]:
 
 
 def _summary(changes: list[Change]) -> str:
+    """The first three changes' one-line summaries, and how many more there are."""
     if not changes:
         return "no substantive change"
-    head: list[str] = []
-    for c in changes[:3]:
-        if c.details.get("change_note"):
-            head.append(f'change note: "{c.after}"'[:160])
-        elif c.kind == "text":
-            head.append(f"text edited{' in ' + repr(c.section) if c.section else ''}")
-        else:
-            head.append(f"{c.kind}: {c.before or '(none)'} -> {c.after or '(none)'}"[:160])
+    head = [c.summary if len(c.summary) <= 160 else c.summary[:159] + "…" for c in changes[:3]]
     more = f" (+{len(changes) - 3} more)" if len(changes) > 3 else ""
     return "; ".join(head) + more
 
@@ -202,13 +196,14 @@ def analyse(old: Document | None, new: Document) -> Analysis:
     ignored = _new_noise(old, new)
     hunks = diff_documents(old, new)
     ref = _reference(old, new)
+    site = str(new.meta.get("url") or new.source or "") or None  # NICE codes: NICE/gov.uk
     per_hunk: list[tuple[Hunk, list[Change]]] = []
     for n, hunk in enumerate(hunks):
         noise = hunk_noise(hunk) or truncated_tail(hunk, n == len(hunks) - 1)
         if noise is not None:
             ignored.append(noise)
         else:
-            per_hunk.append((hunk, typed_changes(hunk, ref=ref)))
+            per_hunk.append((hunk, typed_changes(hunk, ref=ref, site=site)))
     kept = {id(c) for c in _cancel_moves([c for _, found in per_hunk for c in found])}
     for hunk, found in per_hunk:
         # A hunk whose typed values all turned out to be moves still has its wording edited.

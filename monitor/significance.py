@@ -75,6 +75,8 @@ def _weight(c: Change) -> float:
     w = WEIGHTS.get(c.kind, 0.3)
     if c.details.get("change_note"):
         return CHANGE_NOTE_WEIGHT
+    if c.details.get("reworded_only"):
+        return 0.05  # case or punctuation only: kept as a record, hardly a change
     if c.kind == "text":
         # Longer rewrites matter more than a one-word fix.
         words = len(((c.before or "") + " " + (c.after or "")).split())

@@ -77,6 +77,12 @@ def compute(job: PageJob) -> PageWork:
     if job.old_body_z is None or job.old_text_hash == digest:
         return work
     old_doc = _normalise(job, zlib.decompress(job.old_body_z), job.old_content_type)
+    if "binary" in (old_doc.format, doc.format):
+        # Bytes that are not text have nothing to compare: every line "removed" would be a lie.
+        ignored = [*old_doc.ignored, *doc.ignored] if doc.format == "binary" else old_doc.ignored
+        work.analysis = Analysis(False, 0.0, "not compared: binary content", [], ignored,
+                                 ["binary content"])  # fmt: skip
+        return work
     work.analysis = analyse(old_doc, doc)
     if work.analysis.meaningful:
         work.diff = render_text(diff_documents(old_doc, doc))

@@ -44,7 +44,15 @@ def test_to_json_matches_the_compare_contract() -> None:
         "meaningful": True,
         "significance": 0.123,
         "summary": "s",
-        "changes": [{"kind": "funding", "before": "£1m", "after": "£2m", "text": "t"}],
+        "changes": [
+            {
+                "kind": "funding",
+                "before": "£1m",
+                "after": "£2m",
+                "text": "t",
+                "summary": "Funding changed: £1m -> £2m",
+            }
+        ],
         "ignored": [],
     }
 

@@ -17,8 +17,8 @@ from monitor.commitment_spec import FigureSpec
 from monitor.date_roles import role
 from monitor.dates import find, latest_day, parse_period, reference_date
 from monitor.document import Block, Document
+from monitor.evidence import suggest_status
 from monitor.extract import deadline
-from monitor.tracking import suggest_status
 
 CASES = yaml.safe_load((Path(__file__).parent / "cases" / "dates.yml").read_text("utf-8"))
 ROOT = Path(__file__).resolve().parent.parent

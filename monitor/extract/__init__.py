@@ -46,19 +46,38 @@ def extract_hunk(hunk: Hunk, kinds: tuple[str, ...] | None = None, ref: Ref = No
     return typed_changes(hunk, kinds, ref) or [text_change(hunk)]
 
 
+def _code_level_amendment(c: Change) -> bool:
+    """A "code X is mentioned in an edited sentence" change, with nothing more specific."""
+    return (
+        c.kind == "guidance"
+        and c.details.get("action") == "amended"
+        and ("recommendation" not in c.details)
+    )
+
+
 def typed_changes(
-    hunk: Hunk, kinds: tuple[str, ...] | None = None, ref: Ref = None
+    hunk: Hunk,
+    kinds: tuple[str, ...] | None = None,
+    ref: Ref = None,
+    site: str | None = None,
 ) -> list[Change]:
-    """The typed (non-text) changes in one hunk; ``ref`` is the document's own date."""
+    """The typed (non-text) changes in one hunk.
+
+    ``ref`` is the document's own date (for dates written without a year). ``site`` is the
+    page URL or its source normaliser's name: NICE product codes and withdrawals are read
+    only on NICE and GOV.UK pages (or where the site is not known).
+    """
     old, new = hunk.old_text, hunk.new_text
     changes: list[Change] = []
     for kind, fn in EXTRACTORS.items():
         if kinds is None or kind in kinds:
             if kind == "deadline":
                 changes.extend(deadline.extract(old, new, hunk.section, ref))
+            elif kind == "guidance":
+                changes.extend(guidance.extract(old, new, hunk.section, hunk.before_context, site))
             else:
                 changes.extend(fn(old, new, hunk.section))
-    if any(c.kind != "guidance" or c.details.get("action") != "amended" for c in changes):
+    if any(not _code_level_amendment(c) for c in changes):
         # "Code X amended" adds nothing when the hunk already says what changed about it.
-        changes = [c for c in changes if c.details.get("action") != "amended"]
+        changes = [c for c in changes if not _code_level_amendment(c)]
     return changes

@@ -23,5 +23,18 @@ class Change:
     section: str = ""
     details: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def summary(self) -> str:
+        """One line of plain English saying what changed (see ``monitor.extract.summary``)."""
+        from monitor.extract.summary import summarise  # summary reads Change: import late
+
+        return summarise(self)
+
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "before": self.before, "after": self.after, "text": self.text}
+        return {
+            "kind": self.kind,
+            "before": self.before,
+            "after": self.after,
+            "text": self.text,
+            "summary": self.summary,
+        }

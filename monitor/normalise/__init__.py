@@ -112,6 +112,8 @@ def normalise(
         # A text body that does not parse as its declared format is still worth reading.
         doc = SOURCES["text"].fn(body, url)
         doc.ignored.append(Ignored(f"not valid {chosen} ({type(exc).__name__}); read as text", ""))
+    if url:
+        doc.meta.setdefault("url", url)  # extractors read the site from it
     return _without_nul(run_steps(doc, src.steps if steps is None else steps))
 
 
