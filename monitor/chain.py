@@ -147,7 +147,7 @@ def follow(
     if before.snapshot_id is None:
         if title and not before.title:
             updates["title"] = title[:500]
-        out.outcome.summary = work.doc.title
+        out.outcome.summary = title or ""  # the configured title before the page's own
         return out
     analysis = work.analysis
     if analysis is None:

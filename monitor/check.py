@@ -1,26 +1,26 @@
 """``policy-monitor check``: one blocking check cycle over a URL list or configured sources.
 
 Discovery first (feeds, searches, sitemaps), then every page once, then the events the
-cycle wrote are delivered to the configured routes (``--no-deliver`` to skip).
+cycle wrote are delivered to the configured routes (``--no-deliver`` to skip). The report
+goes to stdout (text, or one JSON line per page); progress and logs go to stderr.
 """
 
 from __future__ import annotations
 
 import json
-import sys
-from typing import TextIO
 
 import click
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
+from monitor import terminal
 from monitor.chain import PageOutcome
 from monitor.channels import deliver_configured
 from monitor.config import Config, load_config
-from monitor.crawl import Fetch, run_job
+from monitor.crawl import Fetch, Stop, run_job
 from monitor.cycle import CycleReport, run_cycle
-from monitor.db import Database, resolve_url
+from monitor.db import URL_HELP, Database, resolve_url
 from monitor.delivery import DeliveryReport
 from monitor.discover import discover as discover_pages
 from monitor.discover import discovery_urls
@@ -29,17 +29,14 @@ from monitor.worker import make_pool
 from spiders.settings import crawl_settings
 
 STATUS_ORDER = ("new", "changed", "noise", "unchanged", "error")
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+PIPE_CLOSED = "the reader of our output went away"
 
 
 class TextReport:
-    """The human report: one line per page worth a look, on stdout; progress on a terminal."""
+    """The human report: one entry per page worth a look; a progress bar on a terminal."""
 
-    def __init__(self, out: Console, progress: Progress | None) -> None:
-        self.out = out
+    def __init__(self, progress: Progress | None) -> None:
+        self.out = terminal.console()  # sys.stdout at print time: above a live progress bar
         self.progress = progress
         self.task = progress.add_task("pages", total=0) if progress else None
 
@@ -57,26 +54,24 @@ class TextReport:
             self.progress.advance(self.task)
         if o.status == "unchanged":
             return
-        detail = o.error or o.summary
-        console = self.progress.console if self.progress else self.out
-        console.print(f"[bold]{o.status:>9}[/] {escape(o.url)}", soft_wrap=True)
-        if detail:
-            console.print(f"          {escape(detail)}", soft_wrap=False)
+        grid = terminal.hanging(9)
+        grid.add_row(Text(o.status, style="bold"), Text(o.url))
+        if o.error or o.summary:
+            grid.add_row("", Text(o.error or o.summary))
         for m in o.matches:
-            console.print(
-                f"          commitment {escape(str(m['id']))} (score {m['score']:.2f}): "
-                f"{escape(str(m['reason']))}"
-            )
+            grid.add_row("", Text(f"commitment {m['id']} (score {m['score']:.2f}): {m['reason']}"))
+        terminal.print_trimmed(self.out, grid)
 
 
 def _summary(report: CycleReport, pages: int) -> str:
     counts = report.counts
     parts = ", ".join(f"{counts.get(k, 0)} {k}" for k in STATUS_ORDER)
-    return f"{_plural(pages, 'page')}: {parts}; {_plural(len(report.events), 'event')} written"
+    events = terminal.plural(len(report.events), "event")
+    return f"{terminal.plural(pages, 'page')}: {parts}; {events} written"
 
 
 def _delivery_line(d: DeliveryReport) -> str:
-    line = f"delivered {_plural(d.sent, 'alert')}"
+    line = f"delivered {terminal.plural(d.sent, 'alert')}"
     if d.retrying:
         line += f", {d.retrying} to retry later"
     if d.dead:
@@ -90,12 +85,7 @@ def _delivery_line(d: DeliveryReport) -> str:
     "--urls", "urls_file", type=click.Path(dir_okay=False), help="File of URLs, one a line."
 )
 @click.option("--source", help="Check only this configured source.")
-@click.option(
-    "--db",
-    "db_url",
-    help="Database URL (default: $POLICY_MONITOR_DATABASE_URL, the config's database:, "
-    "else sqlite:///policy-monitor.db).",
-)
+@click.option("--db", "db_url", help=URL_HELP + " A config's database: comes before the default.")
 @click.option("--concurrency", type=click.IntRange(1, 256), help="Parallel requests.")
 @click.option(
     "--workers",
@@ -125,23 +115,22 @@ def check_command(
     discover: bool,
     deliver: bool,
     output: str,
-) -> None:
+) -> int:
     """Fetch every page once, store snapshots and changes, report each page, send alerts.
 
     Exit status: 0 all pages checked, 1 some pages failed, 2 bad input or configuration,
-    130 interrupted.
+    130 interrupted (the pages already fetched are kept), 141 output pipe closed.
     """
     config = load_config(config_path) if config_path else Config()
     if not urls_file and not config.sources:
         raise click.UsageError("give --urls FILE or a --config with sources")
     if source:
         config.source(source)  # an unknown name is an error before anything is fetched
-    db = Database(resolve_url(db_url, config.database))
-    err = Console(stderr=True)
+    db = Database(resolve_url(db_url, config.database, configured_at=config.where("database")))
+    err = terminal.console(stderr=True)
     jsonl = output == "jsonl"
-    out: TextIO = sys.stdout
+    stop = Stop()
     text = TextReport(
-        Console(file=out, soft_wrap=True),
         Progress(
             TextColumn("checking"),
             BarColumn(),
@@ -151,18 +140,23 @@ def check_command(
             transient=True,
         )
         if not jsonl and err.is_terminal
-        else None,
+        else None
     )
 
     def on_outcome(o: PageOutcome) -> None:
-        if jsonl:
-            out.write(json.dumps(o.to_json(), ensure_ascii=False) + "\n")
-        else:
-            text(o)
+        if terminal.stdout_closed():
+            return
+        try:
+            if jsonl:
+                if not terminal.echo(json.dumps(o.to_json(), ensure_ascii=False)):
+                    stop.request(PIPE_CLOSED)
+            else:
+                text(o)
+        except (terminal.PipeClosed, BrokenPipeError):
+            terminal.silence_stdout()
+            stop.request(PIPE_CLOSED)
 
     box: list[tuple[CycleReport, int]] = []
-    pool = None
-
     polling = discover and not urls_file
     targets = plan_targets(db, config, urls_file, source)
     settings = crawl_settings(config.fetch, concurrency=concurrency)
@@ -184,32 +178,61 @@ def check_command(
                 targets = plan_targets(db, config, urls_file, source)
                 allow()
                 if not jsonl:
-                    err.print(f"discovered {_plural(len(found.added), 'new page')} to watch")
+                    err.print(f"discovered {terminal.plural(len(found.added), 'new page')}")
         text.start(len(targets))
-        report = await run_cycle(fetch, db, config, targets, on_outcome, pool=pool)
+        report = await run_cycle(fetch, db, config, targets, on_outcome, pool=pool, stop=stop)
         box.append((report, len(targets)))
 
     allow()
     pool = make_pool(len(targets), workers)
     try:
-        run_job(job, settings)
+        run_job(job, settings, stop)
     finally:
         text.stop()
-        out.flush()
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-    report, pages = box[0]
-    if deliver:
-        delivered = deliver_configured(db, config, console=err if jsonl else Console(file=out))
-        if not jsonl and (delivered.sent or delivered.retrying or delivered.dead):
-            err.print(_delivery_line(delivered))
-    db.dispose()
-    noise = [o.url for o in report.outcomes if o.status == "noise"]
+    return _finish(db, config, box, stop, jsonl=jsonl, deliver=deliver, err=err)
+
+
+def _finish(
+    db: Database,
+    config: Config,
+    box: list[tuple[CycleReport, int]],
+    stop: Stop,
+    *,
+    jsonl: bool,
+    deliver: bool,
+    err: object,
+) -> int:
+    """Deliver, summarise, and choose the exit status."""
+    try:
+        if not box:  # stopped before the cycle began
+            return _stopped(stop)
+        report, pages = box[0]
+        if deliver and not stop.requested:
+            delivered = deliver_configured(db, config, console=err if jsonl else None)  # type: ignore[arg-type]
+            if not jsonl and (delivered.sent or delivered.retrying or delivered.dead):
+                terminal.echo(_delivery_line(delivered), err=True)
+    finally:
+        db.dispose()
     if not jsonl:
-        click.echo(_summary(report, pages))
-        if noise:
-            click.echo("noise only (bytes changed, nothing a reader would see as a change):")
+        done = len(report.outcomes)
+        line = _summary(report, pages)
+        if stop.requested:
+            line += f" (stopped after {done} of {terminal.plural(pages, 'page')})"
+        terminal.echo(line)
+        noise = [o.url for o in report.outcomes if o.status == "noise"]
+        if noise and terminal.echo("noise only (the bytes changed; nothing a reader would see):"):
             for url in noise:
-                click.echo(f"  {url}")
-    if report.counts.get("error"):
-        sys.exit(1)
+                terminal.echo(f"  {url}")
+    if stop.requested:
+        return _stopped(stop)
+    return terminal.EXIT_FAILED if report.counts.get("error") else terminal.EXIT_OK
+
+
+def _stopped(stop: Stop) -> int:
+    if stop.reason == PIPE_CLOSED or terminal.stdout_closed():
+        return terminal.EXIT_BROKEN_PIPE
+    terminal.echo("interrupted: alerts from the pages checked are queued; "
+                  "send them with: policy-monitor deliver", err=True)  # fmt: skip
+    return terminal.EXIT_INTERRUPTED

@@ -1,15 +1,21 @@
-"""Running Scrapy crawls from our own code.
+"""Running Scrapy crawls from our own code, and stopping them cleanly.
 
 Twisted's reactor starts once per process and cannot be restarted, so a process runs a
 single async *job* that may crawl many times (the demo crawls once per revision).
+
+SIGINT and SIGTERM are ours, not Twisted's (``monitor.terminal``): the first stops the
+crawls, the pages whose responses are in hand are still recorded, and the job winds down;
+a second one exits at once with status 130.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
+from monitor import terminal
 from monitor.fetch import FetchTarget
 from spiders.pages import PageSpider, Sink
 
@@ -17,8 +23,31 @@ Fetch = Callable[[list[FetchTarget], Sink], Awaitable[None]]
 Job = Callable[[Fetch], Awaitable[None]]
 
 
-def run_job(job: Job, settings: dict[str, Any]) -> None:
-    """Start the reactor, run ``job(fetch)`` to completion, stop; re-raise the job's error."""
+@dataclass
+class Stop:
+    """Why a job was asked to stop early, if it was; read by the job between steps."""
+
+    reason: str | None = None
+    hooks: list[Callable[[], object]] = field(default_factory=list)
+
+    @property
+    def requested(self) -> bool:
+        return self.reason is not None
+
+    def request(self, reason: str) -> None:
+        """Stop the crawls and let the job wind down (safe to call from the reactor thread)."""
+        if self.reason is None:
+            self.reason = reason
+            for hook in self.hooks:
+                hook()
+
+
+def run_job(job: Job, settings: dict[str, Any], stop: Stop | None = None) -> Stop:
+    """Start the reactor, run ``job(fetch)`` to completion (or a stop), then stop the reactor.
+
+    Re-raises the job's error. Returns the :class:`Stop`, whose ``reason`` says whether the
+    job was interrupted (``SIGINT``/``SIGTERM``) or stopped by the caller.
+    """
     from scrapy.crawler import AsyncCrawlerRunner
     from scrapy.utils.log import configure_logging
     from scrapy.utils.reactor import install_reactor
@@ -36,9 +65,11 @@ def run_job(job: Job, settings: dict[str, Any]) -> None:
     )
     logging.getLogger("scrapy").setLevel(settings.get("LOG_LEVEL", "WARNING"))
     runner = AsyncCrawlerRunner(settings)
+    stop = stop or Stop()
+    stop.hooks.append(lambda: deferred_from_coro(runner.stop()))
 
     async def fetch(targets: list[FetchTarget], sink: Sink) -> None:
-        if targets:
+        if targets and not stop.requested:
             allowed = settings.get("POLICY_MONITOR_ALLOWED_DOMAINS") or None
             await runner.crawl(PageSpider, targets=targets, sink=sink, allowed_domains=allowed)
 
@@ -46,10 +77,16 @@ def run_job(job: Job, settings: dict[str, Any]) -> None:
     d = deferred_from_coro(job(fetch))
     d.addErrback(errors.append)
 
-    def stop(_: object) -> None:
+    def finished(_: object) -> None:
         reactor.callLater(0, reactor.stop)
 
-    d.addBoth(stop)
-    reactor.run(installSignalHandlers=True)
+    d.addBoth(finished)
+
+    def on_signal(signum: int) -> None:
+        reactor.callFromThread(stop.request, terminal.signal_name(signum))
+
+    with terminal.graceful_interrupts(on_signal):
+        reactor.run(installSignalHandlers=False)
     if errors:
         errors[0].raiseException()
+    return stop

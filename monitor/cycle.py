@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from monitor import outbox, settings, store
 from monitor.chain import PageOutcome, PageResult, follow, job_for
 from monitor.config import Config
-from monitor.crawl import Fetch
+from monitor.crawl import Fetch, Stop
 from monitor.db import Database
 from monitor.evidence import Registry
 from monitor.fetch import FetchResult, FetchTarget
@@ -136,8 +136,13 @@ async def run_cycle(
     *,
     pool: Executor | None = None,
     registry: Registry | None = None,
+    stop: Stop | None = None,
 ) -> CycleReport:
-    """Fetch ``targets`` and record the results; every target yields exactly one outcome."""
+    """Fetch ``targets`` and record the results; every target yields exactly one outcome.
+
+    After a ``stop`` (Ctrl-C, a closed pipe) the pages already fetched are recorded and the
+    cycle's events published; the pages never fetched get no outcome at all.
+    """
     cycle = Cycle(
         db,
         registry=registry,
@@ -166,10 +171,13 @@ async def run_cycle(
             break
         seen.clear()
         await fetch(targets, sink)
+        stopped = stop is not None and stop.requested
         for target in targets:  # a request dropped without a callback is still an error
-            if target.url not in seen:
+            if target.url not in seen and not stopped:
                 sink(FetchResult(target=target, error="not fetched (filtered or dropped)"))
         while tasks:
             await asyncio.gather(*list(tasks))
+        if stopped:
+            break
         targets, cycle.found = cycle.found, []
     return cycle.finish()

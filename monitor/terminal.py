@@ -62,9 +62,19 @@ def _write_stderr(text: str) -> None:
         os.write(2, text.encode("utf-8", "replace"))
 
 
+def _kill_children() -> None:
+    # Pool workers ignore Ctrl-C and would outlive us, holding our output pipes open.
+    import multiprocessing
+
+    for child in multiprocessing.active_children():
+        with contextlib.suppress(Exception):
+            child.kill()
+
+
 def _handle(signum: int, _frame: Any) -> None:
     if _received:
         _write_stderr("\ninterrupted again: quitting at once\n")
+        _kill_children()
         os._exit(EXIT_INTERRUPTED)
     _received.append(signum)
     if _on_interrupt:
@@ -105,6 +115,10 @@ def worker_ignores_interrupts() -> None:
     parent decides how to stop (workers would otherwise each print a traceback)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def signal_name(signum: int) -> str:
+    return signal.Signals(signum).name
 
 
 def interrupted() -> str | None:

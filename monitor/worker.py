@@ -10,6 +10,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import signal
 import zlib
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -93,6 +94,12 @@ def default_workers() -> int:
     return min(2, os.cpu_count() or 1)
 
 
+def _ignore_signals() -> None:
+    # Ctrl-C reaches the whole process group; only the parent decides how to stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _ready() -> bool:
     return True
 
@@ -110,7 +117,9 @@ def make_pool(pages: int, workers: int | None = None) -> Executor | None:
         or "fork" not in multiprocessing.get_all_start_methods()
     ):
         return None
-    pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("fork"))
+    pool = ProcessPoolExecutor(
+        max_workers=n, mp_context=multiprocessing.get_context("fork"), initializer=_ignore_signals
+    )
     pool.submit(_ready).result()  # start the workers now, not inside the crawl
     return pool
 

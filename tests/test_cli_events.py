@@ -9,8 +9,8 @@ import pytest
 from cli import policy_monitor
 
 from monitor.db import Database
-from monitor.event import emit
 from monitor.events_cli import summary
+from monitor.outbox import emit
 
 pytestmark = pytest.mark.slow
 LONG_TITLE = "Adult crisis and acute mental health care " * 3
