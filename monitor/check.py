@@ -8,6 +8,7 @@ goes to stdout (text, or one JSON line per page); progress and logs go to stderr
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import click
 from rich.markup import escape
@@ -24,7 +25,8 @@ from monitor.db import URL_HELP, Database, resolve_url
 from monitor.delivery import DeliveryReport
 from monitor.discover import discover as discover_pages
 from monitor.discover import discovery_urls
-from monitor.watchlist import allowed_domains, plan_targets
+from monitor.schedule import is_due, next_due
+from monitor.watchlist import allowed_domains, last_checked, plan_targets
 from monitor.worker import make_pool
 from spiders.settings import crawl_settings
 
@@ -104,6 +106,11 @@ def _delivery_line(d: DeliveryReport) -> str:
     show_default=True,
     help="Send the alerts this check wrote to the configured routes when it ends.",
 )
+@click.option(
+    "--due",
+    is_flag=True,
+    help="Check only the sources whose schedule: says they are due (for cron or a timer).",
+)
 @click.option("--output", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
 def check_command(
     config_path: str | None,
@@ -114,6 +121,7 @@ def check_command(
     workers: int | None,
     discover: bool,
     deliver: bool,
+    due: bool,
     output: str,
 ) -> int:
     """Fetch every page once, store snapshots and changes, report each page, send alerts.
@@ -127,6 +135,13 @@ def check_command(
     if source:
         config.source(source)  # an unknown name is an error before anything is fetched
     db = Database(resolve_url(db_url, config.database, configured_at=config.where("database")))
+    if due and not urls_file:
+        config, waiting = _due_only(db, config, source)
+        if not config.sources:
+            terminal.echo(f"no source is due; next: {waiting}")
+            db.dispose()
+            return terminal.EXIT_OK
+        source = None
     err = terminal.console(stderr=True)
     jsonl = output == "jsonl"
     stop = Stop()
@@ -192,6 +207,19 @@ def check_command(
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     return _finish(db, config, box, stop, jsonl=jsonl, deliver=deliver, err=err)
+
+
+def _due_only(db: Database, config: Config, source: str | None) -> tuple[Config, str]:
+    """The config narrowed to the sources due now, and when the next of the others is due."""
+    now = datetime.now(UTC)
+    wanted = [config.source(source)] if source else config.sources
+    last = last_checked(db, [s.name for s in wanted])
+    due = [s for s in wanted if is_due(s.schedule, last[s.name], now)]
+    later = sorted(
+        (next_due(s.schedule, last[s.name], now), s.name) for s in wanted if s not in due
+    )
+    waiting = f"{later[0][1]} at {later[0][0]:%Y-%m-%d %H:%M} UTC" if later else "none"
+    return config.model_copy(update={"sources": due}), waiting
 
 
 def _finish(

@@ -73,8 +73,19 @@ class PageConfig(_Model):
 
 
 class ScheduleConfig(_Model):
+    """How often a source is checked (``check --due``, the daemon): an interval or a cron line."""
+
     every_minutes: int = Field(default=15, ge=1, le=24 * 60)
-    cron: str | None = None
+    cron: str | None = None  # five fields, Europe/London: "*/20 7-19 * * mon-fri"
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, v: str | None) -> str | None:
+        if v is not None:
+            from monitor.schedule import check_cron
+
+            check_cron(v)  # a ValueError says which field is wrong
+        return v
 
 
 class SearchConfig(_Model):

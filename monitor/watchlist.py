@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor import govuk
@@ -166,3 +167,17 @@ def plan_targets(
             )
             pages = list(s.scalars(stmt))
         return targets_for(pages, source_kinds(s), configured_normalisers(config))
+
+
+def last_checked(db: Database, names: Iterable[str]) -> dict[str, datetime | None]:
+    """When each source's pages were last checked (the latest of them), by source name."""
+    wanted = list(names)
+    with db.session(readonly=True) as s:
+        rows = s.execute(
+            select(Source.name, func.max(WatchedPage.last_checked_at))
+            .join(WatchedPage, WatchedPage.source_id == Source.id)
+            .where(Source.name.in_(wanted))
+            .group_by(Source.name)
+        ).all()
+    found = {name: when for name, when in rows}
+    return {name: found.get(name) for name in wanted}
