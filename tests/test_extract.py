@@ -9,10 +9,15 @@ import pytest
 import yaml
 
 from monitor.diff import Hunk
-from monitor.extract import extract_hunk, text_change
+from monitor.extract import Change, text_change, typed_changes
 from monitor.extract.common import sentence_at
 
 CASES = yaml.safe_load((Path(__file__).parent / "cases" / "extract.yml").read_text("utf-8"))
+
+
+def extract_hunk(hunk: Hunk, kinds: tuple[str, ...] | None = None) -> list[Change]:
+    """What analyse does with one hunk: its typed changes, else one text change."""
+    return typed_changes(hunk, kinds) or [text_change(hunk)]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])

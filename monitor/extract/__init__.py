@@ -10,7 +10,7 @@ from monitor.extract.base import KINDS, Change
 from monitor.extract.common import split_sentences
 from monitor.extract.deadline import Ref
 
-__all__ = ["EXTRACTORS", "KINDS", "Change", "extract_hunk", "text_change", "typed_changes"]
+__all__ = ["EXTRACTORS", "KINDS", "Change", "text_change", "typed_changes"]
 
 Extractor = Callable[[str, str, str], list[Change]]
 
@@ -39,11 +39,6 @@ def text_change(hunk: Hunk) -> Change:
     before, after = (_clip(before) if before else None), (_clip(after) if after else None)
     action = "added" if before is None else "removed" if after is None else "edited"
     return Change("text", before, after, after or before or "", hunk.section, {"action": action})
-
-
-def extract_hunk(hunk: Hunk, kinds: tuple[str, ...] | None = None, ref: Ref = None) -> list[Change]:
-    """Typed changes in one hunk; a plain ``text`` change when no typed value changed."""
-    return typed_changes(hunk, kinds, ref) or [text_change(hunk)]
 
 
 def _code_level_amendment(c: Change) -> bool:
