@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import click
+from rich import box
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select, update
 
@@ -14,6 +14,8 @@ from monitor.channels import deliver_configured
 from monitor.config import Config, load_config
 from monitor.db import Database, resolve_url
 from monitor.models import Delivery, Event
+from monitor.terminal import console as make_console
+from monitor.terminal import plural, print_trimmed
 
 STATUSES = ("pending", "sending", "sent", "dead")
 
@@ -64,7 +66,7 @@ def deliveries_command(
 ) -> None:
     """List deliveries (one per event, channel and recipient), newest first."""
     _, db = _open(config_path, db_url)
-    console = Console()
+    console = make_console()
     with db.session() as s:
         stmt = select(Delivery, Event).join(Event, Event.id == Delivery.event_id)
         if status:
@@ -117,16 +119,12 @@ def deliveries_command(
                 + (f"; last error: {d.last_error}" if d.last_error else "")
             )
         return
-    table = Table(show_lines=False)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     for col in ("id", "event", "channel", "to", "status", "tries"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for d, e in rows:
         table.add_row(
-            str(d.id),
-            escape(f"{e.id} {e.kind}"),
-            escape(d.channel),
-            escape(d.recipient),
-            d.status,
-            str(d.attempts),
+            str(d.id), f"{e.id} {e.kind}", d.channel, d.recipient, d.status, str(d.attempts)
         )
-    console.print(table)
+    click.echo(f"{plural(len(rows), 'delivery', 'deliveries')}, newest first")
+    print_trimmed(console, table)

@@ -46,14 +46,14 @@ def route_matches(route: RouteConfig, kind: str, payload: dict[str, Any]) -> boo
 
 
 def _why(n: int, route: RouteConfig) -> str:
-    parts = [f"route {n}"]
+    parts = []
     for name in ("events", "sources", "commitments", "tags"):
         values = getattr(route, name)
         if values != ["*"]:
             parts.append(f"{name} {', '.join(values)}")
     if route.min_significance:
         parts.append(f"significance >= {route.min_significance:g}")
-    return "; ".join(parts) if len(parts) > 1 else f"route {n}: every event"
+    return f"route {n}: {'; '.join(parts) or 'every event'}"
 
 
 def targets(

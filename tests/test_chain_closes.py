@@ -62,6 +62,13 @@ def test_check_delivers_to_the_console_route_and_leaves_nothing_pending(tmp_path
         assert [e.status for e in s.scalars(select(Event))] == ["delivered"]
         assert [d.channel for d in s.scalars(select(Delivery))] == ["console"]
     db.dispose()
+    explained = policy_monitor("deliveries", "--config", str(cfg), "--explain")
+    assert explained.returncode == 0, explained.stderr
+    assert "-> console -" in explained.stdout and "why: route 1: events page_changed" in (
+        explained.stdout
+    )
+    listed = policy_monitor("deliveries", "--config", str(cfg))
+    assert "1 delivery, newest first" in listed.stdout and "sent" in listed.stdout
 
 
 def test_no_deliver_leaves_the_alert_queued_for_deliver(tmp_path: Path) -> None:
