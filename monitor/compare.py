@@ -199,9 +199,10 @@ def print_report(
         grid.add_row("", Text(c.text[:300], style="dim"))
     for hit in commitments or []:
         grid.add_row(
-            Text("commitment", style="bold"),
+            "",
             Text(
-                f"{hit['id']} ({hit['score']:.2f}, change {hit['change_index']}): {hit['reason']}"
+                f"commitment {hit['id']} ({hit['score']:.2f}, change {hit['change_index']}): "
+                f"{hit['reason']}"
             ),
         )
     for reason in result.reasons:
