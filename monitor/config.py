@@ -147,6 +147,7 @@ class EmailConfig(_Model):
     timeout_s: float = Field(default=30.0, gt=0, le=600)
     sender: str = "policy-monitor@localhost"
     recipients: list[str] = Field(default_factory=list)  # the team's addresses ("email" route)
+    list_id: str | None = None  # the List-Id header's id; default alerts.<sender's domain>
 
     @model_validator(mode="after")
     def _one_tls_mode(self) -> EmailConfig:
@@ -188,6 +189,7 @@ class NotifyConfig(_Model):
     apprise: dict[str, AppriseConfig] = Field(default_factory=dict)
     digest: DigestConfig = Field(default_factory=DigestConfig)
     public_base_url: str | None = None  # the web app's address, for links in alerts
+    secret_env: str = "POLICY_MONITOR_SECRET"  # signs subscription confirm/unsubscribe tokens
     routes: list[RouteConfig] = Field(default_factory=list)
 
 
