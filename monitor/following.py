@@ -38,7 +38,7 @@ def parse_query(text: str) -> Query:
         parts = shlex.split(text, posix=True)
     except ValueError:  # an unclosed quote: take the rest as one phrase
         parts = shlex.split(text + '"', posix=True)
-    quoted = {m.lower() for m in re.findall(r'"([^"]+)"', text)}
+    quoted = {" ".join(m.lower().split()) for m in re.findall(r'"([^"]+)"', text)}
     words: list[str] = []
     phrases: list[str] = []
     excluded: list[str] = []
