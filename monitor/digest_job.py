@@ -83,7 +83,8 @@ def _claim(s: Session, key: str, subscriber_id: int, period: Period, now: dateti
         key=key, subscriber_id=subscriber_id, period=period.kind, label=period.label,
         status="sending", items=0, claimed_at=now,
     ).on_conflict_do_nothing(index_elements=["key"])  # fmt: skip
-    return bool(s.execute(stmt).rowcount)  # type: ignore[attr-defined]
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT that returns the new id
+    return s.execute(stmt.returning(DigestSend.id)).scalar() is not None
 
 
 def run_digest(

@@ -50,7 +50,9 @@ def test_each_follow_kind_matches_its_own_field() -> None:
     assert not matches("commitment", "crisis", "funding_changed", PAYLOAD)
     page = "https://www.england.nhs.uk/mental-health/adults/crisis-and-acute-care"
     assert matches("page", page, "funding_changed", PAYLOAD)  # trailing slash ignored
-    assert matches("page", "https://x.example/a", "page_changed", {"also_on": ["https://x.example/a/"]})
+    assert matches(
+        "page", "https://x.example/a", "page_changed", {"also_on": ["https://x.example/a/"]}
+    )
     assert not matches("page", "https://www.england.nhs.uk/", "funding_changed", PAYLOAD)
     assert matches("tag", "crisis", "funding_changed", PAYLOAD)
     assert not matches("tag", "dental", "funding_changed", PAYLOAD)

@@ -24,7 +24,9 @@ def test_a_subscription_counts_only_once_confirmed(db: Database) -> None:
     assert list(found) == ["ann@example.org"]
     assert subscription.matching(db, "funding_changed", {"commitment_id": "other"}) == {}
     # a daily follower is not an immediate recipient
-    daily = subscription.add(db, "bo@example.org", "commitment", "crisis-investment", "daily", TOKENS)
+    daily = subscription.add(
+        db, "bo@example.org", "commitment", "crisis-investment", "daily", TOKENS
+    )
     subscription.confirm(db, daily.confirm_token, TOKENS)
     assert list(subscription.matching(db, "funding_changed", FUNDING)) == ["ann@example.org"]
     assert list(subscription.matching(db, "funding_changed", FUNDING, ("daily",))) == [
