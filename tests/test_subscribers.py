@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -165,10 +166,10 @@ def test_a_failed_digest_is_retried_and_a_stale_claim_released(db: Database) -> 
         assert len(smtp.messages) == 1
 
 
-def test_the_subscriptions_commands(db_url: str) -> None:
+def test_the_subscriptions_commands(db_url: str, tmp_path: Path) -> None:
     runner = CliRunner()
     with SMTPServer() as smtp:
-        path = _write_config(smtp.port, db_url)
+        path = _write_config(tmp_path, smtp.port, db_url)
         args = ["--config", path]
         out = runner.invoke(cli, ["subscriptions", "add", "Ann@Example.org", "--commitment",
                                   "crisis-investment", *args])  # fmt: skip
@@ -198,16 +199,13 @@ def test_the_subscriptions_commands(db_url: str) -> None:
     assert "no subscriptions" in runner.invoke(cli, ["subscriptions", "list", *args]).output
 
 
-def _write_config(port: int, db_url: str) -> str:
-    import tempfile
-
+def _write_config(tmp_path: Path, port: int, db_url: str) -> str:
     text = (
         f"database: {db_url}\n"
         "notify:\n"
         f"  public_base_url: {BASE}\n"
         "  email: {smtp_host: 127.0.0.1, smtp_port: %d, sender: pm@monitor.example}\n" % port
     )
-    f = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
-    f.write(text)
-    f.close()
-    return f.name
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    return str(path)
