@@ -3,7 +3,10 @@
 The real ``slack_sdk.WebClient(base_url=srv.api_url)`` talks to it: ``auth.test`` and
 ``chat.postMessage`` under ``/api/``, incoming webhooks at ``/hooks/...``. Every request is
 recorded with its exact decoded body. Switches make the next N answers a 429 with Retry-After,
-a 500, or an ``ok: false`` error such as ``channel_not_found``.
+a 500, or an ``ok: false`` error such as ``channel_not_found``, or make the next posts slow
+(stored at once, answered late: the window in which a client can die after Slack took it).
+Posted messages are kept per channel, with their metadata, for ``conversations.history``
+and ``conversations.replies``.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,7 +43,16 @@ class _Fault:
 class SlackServer:
     """``with SlackServer(token="xoxb-test") as srv: WebClient(token, base_url=srv.api_url)``."""
 
-    def __init__(self, token: str | None = None, channels: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        token: str | None = None,
+        channels: dict[str, str] | None = None,
+        *,
+        real_ts: bool = False,
+    ) -> None:
+        self.real_ts = real_ts  # ts from the clock (history's ``oldest`` works) or 1700000000.N
+        self.history: dict[str, list[dict[str, Any]]] = {}
+        self._slow: deque[float] = deque()
         self.token = token  # when set, other tokens answer invalid_auth
         self.channels = channels  # name or ID -> ID; when set, others are channel_not_found
         self.received: list[Received] = []
@@ -75,6 +88,15 @@ class SlackServer:
     def fail_with(self, error: str, times: int = 1) -> None:
         """The next ``times`` requests answer 200 ``{"ok": false, "error": error}``."""
         self._add(times, _Fault(200, error, {}))
+
+    def slow(self, seconds: float, times: int = 1) -> None:
+        """The next ``times`` posts are stored at once but answered after ``seconds``."""
+        with self._lock:
+            self._slow.extend([seconds] * times)
+
+    def messages(self, channel: str) -> list[dict[str, Any]]:
+        """Every message stored in ``channel``, replies included, oldest first."""
+        return list(self.history.get(channel, []))
 
     def _add(self, times: int, fault: _Fault) -> None:
         with self._lock:
@@ -112,12 +134,53 @@ class SlackServer:
                 channel = self.channels[channel]
             if not req.body.get("text") and not req.body.get("blocks"):
                 return 200, {}, _json({"ok": False, "error": "no_text"})
-            ts = f"1700000000.{next(self._ts):06d}"
-            message = {"type": "message", "text": req.body.get("text"), "ts": ts}
-            if req.body.get("thread_ts"):
-                message["thread_ts"] = req.body["thread_ts"]
+            with self._lock:
+                n = next(self._ts)
+                ts = f"{int(time.time()) if self.real_ts else 1700000000}.{n:06d}"
+                message: dict[str, Any] = {
+                    "type": "message",
+                    "text": req.body.get("text"),
+                    "ts": ts,
+                }
+                if req.body.get("thread_ts"):
+                    message["thread_ts"] = req.body["thread_ts"]
+                stored = dict(message)
+                if req.body.get("metadata"):
+                    stored["metadata"] = req.body["metadata"]
+                self.history.setdefault(channel, []).append(stored)
+                delay = self._slow.popleft() if self._slow else 0.0
+            if delay:
+                time.sleep(delay)
             return 200, {}, _json({"ok": True, "channel": channel, "ts": ts, "message": message})
+        if req.path in ("/api/conversations.history", "/api/conversations.replies"):
+            return 200, {}, _json(self._history(req.path.rsplit("/", 1)[1], req.body))
         return 404, {}, _json({"ok": False, "error": "unknown_method"})
+
+    def _history(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel", ""))
+        if self.channels is not None:
+            if channel not in self.channels:
+                return {"ok": False, "error": "channel_not_found"}
+            channel = self.channels[channel]
+        oldest = float(args.get("oldest") or 0)
+        meta = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        with self._lock:
+            stored = [dict(m) for m in self.history.get(channel, [])]
+        if method == "conversations.replies":
+            parent = str(args.get("ts", ""))
+            picked = [m for m in stored if m["ts"] == parent or m.get("thread_ts") == parent]
+        else:
+            picked = [m for m in stored if not m.get("thread_ts")]
+            for m in picked:
+                replies = [r for r in stored if r.get("thread_ts") == m["ts"]]
+                if replies:
+                    m.update(thread_ts=m["ts"], reply_count=len(replies))
+            picked.reverse()  # newest first, as Slack answers
+        out = [m for m in picked if float(m["ts"]) >= oldest or m["ts"] == args.get("ts")]
+        if not meta:
+            for m in out:
+                m.pop("metadata", None)
+        return {"ok": True, "messages": out, "has_more": False}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -131,8 +194,9 @@ class SlackServer:
                     body = json.loads(raw or b"{}")
                 else:
                     body = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
-                    if isinstance(body.get("blocks"), str):
-                        body["blocks"] = json.loads(body["blocks"])
+                    for key in ("blocks", "metadata"):
+                        if isinstance(body.get(key), str):
+                            body[key] = json.loads(body[key])
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 status, extra, out = server._answer(Received(self.path, headers, body, raw))
                 self.send_response(status)

@@ -1,5 +1,8 @@
 """Follow-this-policy: subscribers, subscriptions, sign-up attempts and digests sent.
 
+Also ``delivery.unconfirmed_at``: when a stale claim is released, the time from which the
+channel may already hold the message (checked before resending where the channel can tell).
+
 Revision ID: 0006_subscriptions
 Revises: 0005_outbox_delivery
 """
@@ -21,6 +24,8 @@ def _subscriber_fk() -> sa.Column[int]:
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("delivery") as batch:
+        batch.add_column(sa.Column("unconfirmed_at", TZ))
     op.create_table(
         "subscriber",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -68,3 +73,5 @@ def downgrade() -> None:
     op.drop_table("signup_attempt")
     op.drop_table("subscription")
     op.drop_table("subscriber")
+    with op.batch_alter_table("delivery") as batch:
+        batch.drop_column("unconfirmed_at")
