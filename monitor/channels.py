@@ -61,7 +61,11 @@ def deliver_configured(
     notifiers = build_notifiers(config, console=console, env=env)
     email = notifiers.get("email")
     find = None
-    if isinstance(email, EmailNotifier):
+    # without a signing secret, subscribers' mail (which must carry unsubscribe links) is
+    # off: an error when a route names them, else no withdrawal notices either
+    if isinstance(email, EmailNotifier) and (
+        _uses_subscribers(config) or subscribers.has_secret(config.notify, env)
+    ):
         tokens = subscribers.tokens_from(config.notify, env)
         links = subscribers.SubscriberLinks(config.notify.public_base_url, tokens)
         notifiers["subscribers"] = subscribers.SubscriberEmail(db, email, links)

@@ -25,6 +25,10 @@ from notifiers.email import EmailNotifier
 WITHDRAWN_WHY = "you follow this page, and it was withdrawn or removed"
 
 
+def has_secret(notify: NotifyConfig, env: Mapping[str, str] | None = None) -> bool:
+    return bool((os.environ if env is None else env).get(notify.secret_env))
+
+
 def tokens_from(notify: NotifyConfig, env: Mapping[str, str] | None = None) -> Tokens:
     """The token signer, keyed by the secret in the variable ``notify.secret_env`` names."""
     env = os.environ if env is None else env

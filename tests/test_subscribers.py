@@ -209,3 +209,18 @@ def _write_config(tmp_path: Path, port: int, db_url: str) -> str:
     path = tmp_path / "config.yaml"
     path.write_text(text)
     return str(path)
+
+
+def test_without_a_secret_subscribers_mail_is_off_or_an_error(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from monitor.errors import ConfigError
+
+    monkeypatch.delenv("POLICY_MONITOR_SECRET")
+    follow(db, "di@example.org", "page", PAGE, "weekly")
+    event(db, "page_removed", "r1", {"url": PAGE, "title": "Crisis care"})
+    with SMTPServer() as smtp:
+        with pytest.raises(ConfigError, match="POLICY_MONITOR_SECRET is not set"):
+            deliver_configured(db, config(smtp.port))
+        report = deliver_configured(db, config(smtp.port, routes=["email"]))
+        assert report.routed == 0 and smtp.messages == []  # no team recipients, no notice
