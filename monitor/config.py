@@ -171,6 +171,17 @@ class DigestConfig(_Model):
     ] = "saturday"
     timezone: str = "Europe/London"
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (an IANA name: Europe/London)") from exc
+        return value
+
 
 class RouteConfig(_Model):
     """Which events go where: a filter and the notifier targets."""

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from monitor.config import load_config
 from monitor.digest_period import due_periods, latest_period
+from monitor.errors import ConfigError
 from monitor.following import is_withdrawal, matches, parse_query, query_matches
 
 PAYLOAD = {
@@ -107,3 +110,10 @@ def test_the_weekly_digest_is_due_on_saturday_by_default() -> None:
     assert [p.kind for p in due_periods(tuesday, **LONDON)] == ["daily", "weekly"]
     with pytest.raises(ValueError):
         latest_period("hourly", tuesday, **LONDON)
+
+
+def test_the_digest_time_zone_is_checked_when_the_config_loads(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("notify:\n  digest:\n    timezone: Europe/Londres\n")
+    with pytest.raises(ConfigError, match=r"timezone.*unknown time zone"):
+        load_config(path)
