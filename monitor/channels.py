@@ -8,13 +8,14 @@ from typing import Any
 
 from rich.console import Console
 
-from monitor import routing
+from monitor import routing, subscribers
 from monitor.config import Config
 from monitor.db import Database
 from monitor.delivery import DeliveryReport, Links, deliver
 from monitor.errors import ConfigError
 from notifiers.base import Notifier, notifier_kinds
 from notifiers.console import ConsoleNotifier
+from notifiers.email import EmailNotifier
 
 
 def _cls(kind: str) -> Any:
@@ -40,13 +41,42 @@ def build_notifiers(
     return out
 
 
+def _uses_subscribers(config: Config) -> bool:
+    return any("subscribers" in r.notify for r in config.notify.routes)
+
+
 def deliver_configured(
-    db: Database, config: Config, *, console: Console | None = None
+    db: Database,
+    config: Config,
+    *,
+    console: Console | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> DeliveryReport:
-    """Route and send every pending event with the config's channels and routes."""
-    notifiers = build_notifiers(config, console=console)
+    """Route and send every pending event with the config's channels and routes.
+
+    With email configured, subscribers are a channel too: confirmed immediate followers of
+    what an event is about (when a route names ``subscribers``), and every follower of a page
+    withdrawn or removed (always).
+    """
+    notifiers = build_notifiers(config, console=console, env=env)
+    email = notifiers.get("email")
+    find = None
+    # without a signing secret, subscribers' mail (which must carry unsubscribe links) is
+    # off: an error when a route names them, else no withdrawal notices either
+    if isinstance(email, EmailNotifier) and (
+        _uses_subscribers(config) or subscribers.has_secret(config.notify, env)
+    ):
+        tokens = subscribers.tokens_from(config.notify, env)
+        links = subscribers.SubscriberLinks(config.notify.public_base_url, tokens)
+        notifiers["subscribers"] = subscribers.SubscriberEmail(db, email, links)
+        find = subscribers.recipients(db) if _uses_subscribers(config) else None
 
     def router(kind: str, payload: dict[str, Any]) -> list[routing.Target]:
-        return routing.targets(kind, payload, config.notify)
+        found = routing.targets(kind, payload, config.notify, subscribers=find)
+        if "subscribers" in notifiers:
+            seen = {(t.channel, t.recipient) for t in found}
+            extra = subscribers.withdrawal_targets(db, kind, payload)
+            found += [t for t in extra if (t.channel, t.recipient) not in seen]
+        return found
 
     return deliver(db, notifiers, router, links=Links(config.notify.public_base_url))

@@ -44,7 +44,9 @@ COMMANDS = {
     "deliver": ("monitor.deliver_cli", "deliver_command"),
     "deliveries": ("monitor.deliver_cli", "deliveries_command"),
     "demo": ("monitor.demo", "demo_command"),
+    "digest": ("monitor.digest_job", "digest_command"),
     "events": ("monitor.events_cli", "events_command"),
+    "subscriptions": ("monitor.subscription_cli", "subscriptions_group"),
 }
 
 

@@ -177,6 +177,7 @@ class EmailConfig(_Model):
     timeout_s: float = Field(default=30.0, gt=0, le=600)
     sender: str = "policy-monitor@localhost"
     recipients: list[str] = Field(default_factory=list)  # the team's addresses ("email" route)
+    list_id: str | None = None  # the List-Id header's id; default alerts.<sender's domain>
 
     @model_validator(mode="after")
     def _one_tls_mode(self) -> EmailConfig:
@@ -200,6 +201,17 @@ class DigestConfig(_Model):
     ] = "saturday"
     timezone: str = "Europe/London"
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (an IANA name: Europe/London)") from exc
+        return value
+
 
 class RouteConfig(_Model):
     """Which events go where: a filter and the notifier targets."""
@@ -218,6 +230,7 @@ class NotifyConfig(_Model):
     apprise: dict[str, AppriseConfig] = Field(default_factory=dict)
     digest: DigestConfig = Field(default_factory=DigestConfig)
     public_base_url: str | None = None  # the web app's address, for links in alerts
+    secret_env: str = "POLICY_MONITOR_SECRET"  # signs subscription confirm/unsubscribe tokens
     routes: list[RouteConfig] = Field(default_factory=list)
 
 

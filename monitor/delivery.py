@@ -12,7 +12,10 @@ Three steps, each in short transactions and none held open while sending:
 
 A claim left by a run that died is released after a while and retried; that is the one
 window in which a message can be sent twice (the channel took it, the run died before
-recording it).
+recording it). The retry carries the delivery's key and the time of the lost claim
+(``alert.extra["delivery_key"]``, ``["unconfirmed_since"]``), so a channel that can look
+(Slack: the key is in the message metadata, and ``conversations.history`` is searched)
+finds the message it already has and returns its reference instead of sending again.
 """
 
 from __future__ import annotations
@@ -100,7 +103,8 @@ def _add_delivery(s: Session, event_id: int, t: Target, now: datetime) -> int:
         next_attempt_at=now,
         created_at=now,
     ).on_conflict_do_nothing(index_elements=["key"])
-    return 1 if s.execute(stmt).rowcount else 0  # type: ignore[attr-defined]
+    # RETURNING names only a row actually inserted (rowcount is -1 for this on psycopg)
+    return 0 if s.execute(stmt.returning(Delivery.id)).scalar() is None else 1
 
 
 def release_stale(db: Database, now: datetime) -> int:
@@ -110,7 +114,10 @@ def release_stale(db: Database, now: datetime) -> int:
         res = s.execute(
             update(Delivery)
             .where(Delivery.status == "sending", Delivery.claimed_at < limit)
-            .values(status="pending")
+            .values(
+                status="pending",
+                unconfirmed_at=func.coalesce(Delivery.unconfirmed_at, Delivery.claimed_at),
+            )
         )
         return int(res.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -146,7 +153,10 @@ def _claim(db: Database, delivery_id: int, now: datetime, links: Links) -> Claim
                     ThreadRef.thread_key == d.thread_key,
                 )
             )
-        alert = links.alert(e, why=d.why, thread_key=d.thread_key, thread_ref=ref)
+        extra: dict[str, Any] = {"delivery_key": d.key}
+        if d.unconfirmed_at is not None:
+            extra["unconfirmed_since"] = _aware(d.unconfirmed_at)
+        alert = links.alert(e, why=d.why, thread_key=d.thread_key, thread_ref=ref, extra=extra)
         return Claimed(d.id, d.channel, d.recipient, alert, d.attempts)
 
 
@@ -180,6 +190,7 @@ def _record(db: Database, c: Claimed, ref: str | None, error: Exception | None) 
         d.attempts += 1
         if error is None:
             d.status, d.sent_at, d.ref, d.last_error = "sent", now, ref, None
+            d.unconfirmed_at = None
             if ref and d.thread_key:
                 _remember_thread(s, d, ref)
         else:

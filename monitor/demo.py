@@ -1,8 +1,15 @@
-"""``policy-monitor demo``: the whole pipeline, offline, against the local replay site."""
+"""``policy-monitor demo``: the whole pipeline, offline, against the local replay site.
+
+Alerts go to the console, and commitment changes to a local Slack-API server and a local
+SMTP server (aiosmtpd), started for the run: one Slack channel, one confirmed immediate
+subscriber, one who never confirmed, and one daily subscriber whose digest ends the demo.
+"""
 
 from __future__ import annotations
 
+import secrets
 import tempfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -10,18 +17,37 @@ from rich.console import Console
 from rich.markup import escape
 from rich.rule import Rule
 
-from monitor.channels import deliver_configured
+from monitor import subscribers, subscription
+from monitor.channels import build_notifiers, deliver_configured
 from monitor.commitment import load_seed
-from monitor.config import Config, FetchConfig, PageConfig, SourceConfig
+from monitor.config import (
+    Config,
+    EmailConfig,
+    FetchConfig,
+    NotifyConfig,
+    PageConfig,
+    RouteConfig,
+    SlackConfig,
+    SourceConfig,
+)
 from monitor.crawl import Fetch, run_job
 from monitor.cycle import run_cycle
 from monitor.db import Database
+from monitor.digest_job import period_for, run_digest
 from monitor.discover import discover
+from monitor.following import describe_follow
 from monitor.replay import ReplayServer
+from monitor.slack_server import SlackServer
+from monitor.smtp_server import SMTPServer
 from monitor.watchlist import allowed_domains, plan_targets
+from notifiers.email import EmailNotifier, render_confirmation
 from spiders.settings import crawl_settings
 
 _SHAPE_SOURCE = {"govuk": "govuk", "nhse": "nhse", "nice": "nice"}
+SLACK_TOKEN_ENV = "POLICY_MONITOR_DEMO_SLACK_TOKEN"
+SECRET_ENV = "POLICY_MONITOR_DEMO_SECRET"
+CHANNEL = "#policy-alerts"
+COMMITMENT = "nhse-crisis-investment-2019-21"
 
 
 def demo_config(server: ReplayServer) -> Config:
@@ -47,14 +73,96 @@ def demo_config(server: ReplayServer) -> Config:
     return Config(sources=sources, fetch=fetch)
 
 
+def demo_notify(slack: SlackServer, smtp: SMTPServer) -> NotifyConfig:
+    """Every alert to the console; commitment changes to Slack and to subscribers."""
+    return NotifyConfig(
+        slack=SlackConfig(
+            token_env=SLACK_TOKEN_ENV, base_url=slack.api_url, channels={"policy": CHANNEL}
+        ),
+        email=EmailConfig(
+            smtp_host="127.0.0.1", smtp_port=smtp.port, sender="Policy Monitor <alerts@demo.test>"
+        ),
+        public_base_url="https://monitor.demo.test",
+        secret_env=SECRET_ENV,
+        routes=[
+            RouteConfig(notify=["console"]),
+            RouteConfig(
+                events=["funding_changed", "deadline_changed", "target_changed"],
+                notify=["slack:policy", "subscribers"],
+            ),
+        ],
+    )
+
+
+def _sign_up(db: Database, config: Config, env: dict[str, str], email: str, frequency: str) -> str:
+    """Sign up as a member of the public would; returns the token from the emailed link."""
+    tokens = subscribers.tokens_from(config.notify, env)
+    signup = subscription.add(db, email, "commitment", COMMITMENT, frequency, tokens)
+    mailer = build_notifiers(config, env=env)["email"]
+    assert isinstance(mailer, EmailNotifier)
+    links = subscribers.SubscriberLinks(config.notify.public_base_url, tokens)
+    mailer.send_message(
+        render_confirmation(
+            recipient=signup.email,
+            confirm_url=links.confirm_url(signup.confirm_token),
+            following=describe_follow("commitment", COMMITMENT),
+            frequency=frequency,
+            sender=mailer.sender,
+            list_id=mailer.list_id,
+        )
+    )
+    return signup.confirm_token
+
+
+def _show_received(console: Console, slack: SlackServer, smtp: SMTPServer) -> None:
+    console.print(Rule("what the local Slack server received"))
+    for post in slack.posts():
+        where = str(post.get("channel"))
+        if post.get("thread_ts"):
+            where += f" (in thread {post['thread_ts']})"
+        console.print(f"slack {escape(where)}: {escape(str(post.get('text')))}")
+    console.print(Rule("what the local SMTP server received"))
+    for got in smtp.messages:
+        to = ", ".join(got.rcpt_tos)
+        console.print(f"email to {escape(to)}: {escape(str(got.message['Subject']))}")
+
+
+def _show_text(console: Console, title: str, msg: object) -> None:
+    from email.message import EmailMessage
+
+    assert isinstance(msg, EmailMessage)
+    console.print(Rule(title))
+    for header in ("From", "To", "Subject", "List-Unsubscribe"):
+        if msg[header]:
+            console.print(f"{header}: {escape(str(msg[header]))}")
+    body = msg.get_body(("plain",))
+    assert isinstance(body, EmailMessage)
+    console.print(escape(body.get_content().rstrip()), soft_wrap=True)
+
+
 def run_demo(db_url: str, console: Console) -> dict[str, int]:
     """Crawl every revision of the replay site; return totals of page outcomes."""
     totals: dict[str, int] = {}
-    with ReplayServer() as server:
+    started = datetime.now(UTC)
+    env = {SLACK_TOKEN_ENV: "xoxb-demo", SECRET_ENV: secrets.token_urlsafe(24)}
+    with ReplayServer() as server, SlackServer(token="xoxb-demo") as slack, SMTPServer() as smtp:
         config = demo_config(server)
+        config.notify = demo_notify(slack, smtp)
         db = Database(db_url)
         seeded = load_seed(db)
         console.print(f"loaded {seeded} tracked commitments from the seed registry")
+        token = _sign_up(db, config, env, "ann@example.org", "immediate")
+        _show_text(
+            console, "the confirmation email ann@example.org received", smtp.messages[0].message
+        )
+        subscription.confirm(db, token, subscribers.tokens_from(config.notify, env))
+        _sign_up(db, config, env, "bo@example.org", "immediate")  # never confirms
+        daily = _sign_up(db, config, env, "di@example.org", "daily")
+        subscription.confirm(db, daily, subscribers.tokens_from(config.notify, env))
+        console.print(
+            f"subscribers to {COMMITMENT}: ann (immediate, confirmed), bo (immediate, "
+            "not confirmed), di (daily digest, confirmed)"
+        )
         settings = crawl_settings(config.fetch)
         settings["POLICY_MONITOR_ALLOWED_DOMAINS"] = allowed_domains([server.base_url])
         site = server.site
@@ -75,12 +183,24 @@ def run_demo(db_url: str, console: Console) -> dict[str, int]:
                     totals[status] = totals.get(status, 0) + n
                 counts = ", ".join(f"{n} {k}" for k, n in sorted(report.counts.items()))
                 console.print(f"checked {len(targets)} pages: {counts}")
-                sent = deliver_configured(db, config, console=console)
+                sent = deliver_configured(db, config, console=console, env=env)
                 if not sent.sent:
                     console.print("no alerts")
 
         try:
             run_job(job, settings)
+            _show_received(console, slack, smtp)
+            # the next daily digest after the run started: it holds this run's changes
+            due = period_for(config, "daily", started + timedelta(days=1)).end
+            before = len(smtp.messages)
+            first = run_digest(db, config, "daily", now=due, env=env)
+            again = run_digest(db, config, "daily", now=due, env=env)
+            console.print(
+                f"daily digest due {due:%Y-%m-%d %H:%M} UTC: {first.sent} sent; "
+                f"run again: {again.sent} sent, {again.already} already sent"
+            )
+            for got in smtp.messages[before:]:
+                _show_text(console, f"the daily digest {got.rcpt_tos[0]} received", got.message)
         finally:
             db.dispose()
         console.print(

@@ -93,7 +93,7 @@ def _expand(
     if name.startswith("apprise:") and name.removeprefix("apprise:") in notify.apprise:
         return [(name, "-")]
     if name == "subscribers" and subscribers is not None:
-        return [("email", r) for r in subscribers(kind, payload)]
+        return [("subscribers", r) for r in subscribers(kind, payload)]
     return []
 
 

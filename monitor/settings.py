@@ -35,6 +35,9 @@ DELIVERY_MAX_ATTEMPTS = 8  # then the delivery is dead-lettered with its last er
 DELIVERY_BACKOFF_S = 30.0  # first retry after this; doubled each attempt
 DELIVERY_BACKOFF_MAX_S = 6 * 3600.0  # never wait longer than this between attempts
 DELIVERY_STALE_CLAIM_S = 15 * 60.0  # a claim this old was left by a crashed run
+SIGNUPS_PER_ADDRESS_HOUR = 5  # sign-up requests one address may make in an hour
+SIGNUPS_PER_HOUR = 200  # sign-up requests accepted in an hour, all addresses together
+CONFIRM_TOKEN_MAX_AGE_S = 48 * 3600  # a confirmation link expires after this
 
 # -- storage ----------------------------------------------------------------------------------
 DATABASE_ENV = "POLICY_MONITOR_DATABASE_URL"

@@ -299,6 +299,7 @@ class EmailNotifier:
             tls=cfg.tls,
             timeout_s=cfg.timeout_s,
             ssl_context=ssl.create_default_context(cafile=cafile),
+            list_id=cfg.list_id,
             name=name,
         )
 

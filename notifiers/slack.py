@@ -9,8 +9,10 @@ retry handlers (Retry-After is honoured); what is left becomes a :class:`Deliver
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.error import URLError
 from urllib.parse import quote
@@ -36,6 +38,9 @@ if TYPE_CHECKING:
 __all__ = ["SlackNotifier", "blocks_for", "clip", "escape", "fallback_text", "plain"]
 
 # Block Kit limits (api.slack.com/reference/block-kit)
+log = logging.getLogger(__name__)
+METADATA_EVENT = "policy_monitor_alert"  # message metadata type carrying the delivery key
+HISTORY_PAGES = 5  # how far back (pages of 200) a resend after a crash looks
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
 MAX_HEADER = 150
@@ -278,10 +283,23 @@ class SlackNotifier:
             self._send_webhook(text, blocks)
             return None  # incoming webhooks return no message reference
         assert self.client is not None
+        channel = self.channel_for(recipient)
+        key = alert.extra.get("delivery_key")
+        since = alert.extra.get("unconfirmed_since")
+        if key and isinstance(since, datetime):
+            found = self.find_sent(channel, str(key), since)
+            if found:
+                log.info("slack: delivery %s is already in %s as %s", key, channel, found)
+                return found
         extra: dict[str, Any] = {"thread_ts": alert.thread_ref} if alert.thread_ref else {}
+        if key:  # lets a retry after a crash find this message instead of posting it again
+            extra["metadata"] = {
+                "event_type": METADATA_EVENT,
+                "event_payload": {"delivery_key": str(key)},
+            }
         try:
             resp = self.client.chat_postMessage(
-                channel=self.channel_for(recipient),
+                channel=channel,
                 text=text,
                 blocks=blocks,
                 unfurl_links=False,
@@ -294,6 +312,44 @@ class SlackNotifier:
             raise DeliveryError(f"slack: {type(exc).__name__}: {exc}") from exc
         ts = resp.get("ts")
         return str(ts) if ts else None
+
+    def find_sent(self, channel: str, key: str, since: datetime) -> str | None:
+        """The ``ts`` of a message posted to ``channel`` since ``since`` carrying ``key``.
+
+        Searches the channel (and the threads replied to in it) with ``conversations.history``
+        and ``conversations.replies`` (scope ``channels:history``). When the search itself
+        fails, returns None: sending again is better than losing the alert.
+        """
+        assert self.client is not None
+        oldest = f"{since.timestamp() - 60:.6f}"  # a minute's slack for clock skew
+        try:
+            seen: list[dict[str, Any]] = []
+            cursor: str | None = None
+            for _ in range(HISTORY_PAGES):
+                page = self.client.conversations_history(
+                    channel=channel, oldest=oldest, include_all_metadata=True, limit=200,
+                    cursor=cursor,
+                )  # fmt: skip
+                seen += list(page.get("messages") or [])
+                cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+                if not cursor:
+                    break
+            for m in list(seen):
+                if m.get("reply_count") and m.get("thread_ts") == m.get("ts"):
+                    replies = self.client.conversations_replies(
+                        channel=channel, ts=str(m["ts"]), oldest=oldest,
+                        include_all_metadata=True, limit=200,
+                    )  # fmt: skip
+                    seen += [r for r in replies.get("messages") or [] if r.get("ts") != m["ts"]]
+        except (SlackApiError, SlackClientError, URLError, OSError) as exc:
+            log.warning("slack: cannot search %s for delivery %s, sending: %s", channel, key, exc)
+            return None
+        for m in seen:
+            meta = m.get("metadata") or {}
+            payload = meta.get("event_payload") or {}
+            if meta.get("event_type") == METADATA_EVENT and payload.get("delivery_key") == key:
+                return str(m["ts"])
+        return None
 
     def _send_webhook(self, text: str, blocks: list[dict[str, Any]]) -> None:
         assert self.webhook is not None

@@ -28,8 +28,8 @@ from notifiers.email import EmailNotifier, render_confirmation, render_digest  #
 from notifiers.slack import SlackNotifier  # noqa: E402
 
 SENDER = "Policy Monitor <alerts@monitor.example>"
-UNSUB = "https://monitor.example/unsubscribe/3f9c0b2e"
-MANAGE = "https://monitor.example/subscriptions/3f9c0b2e"
+UNSUB = "https://monitor.example/subscriptions/unsubscribe?token=eyJ1IjpbM119.3f9c0b2e"
+MANAGE = "https://monitor.example/subscriptions/manage?token=eyJtIjozfQ.3f9c0b2e"
 
 
 def digest_alerts() -> list[Alert]:

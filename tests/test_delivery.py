@@ -58,6 +58,9 @@ def test_each_event_goes_once_to_each_recipient(db: Database) -> None:
     assert (report.routed, report.sent) == (6, 6)
     again = deliver(db, {"console": a, "slack": b}, to(("console", "-"), ("slack", "#a")))
     assert (again.routed, again.sent) == (0, 0)
+    with db.session() as s:  # routing an event again adds no delivery, on both databases
+        s.execute(update(Event).values(status="pending"))
+    assert deliver(db, {"console": a, "slack": b}, to(("console", "-"))).routed == 0
     assert [x.payload["url"] for x, _ in a.got] == ["u0", "u1", "u2"]
     assert {r for _, r in b.got} == {"#a"}
     with db.session(readonly=True) as s:

@@ -11,6 +11,7 @@ from monitor.models.commitment import (
 from monitor.models.core import Blob, ChangeRecord, Event, Snapshot, Source, WatchedPage
 from monitor.models.delivery import Delivery, StagedEvent, ThreadRef
 from monitor.models.source_state import PollState
+from monitor.models.subscription import DigestSend, SignupAttempt, Subscriber, Subscription
 
 __all__ = [
     "Blob",
@@ -18,15 +19,19 @@ __all__ = [
     "Commitment",
     "CommitmentPage",
     "Delivery",
+    "DigestSend",
     "Event",
     "Evidence",
     "KeyFigure",
     "KeyFigureHistory",
     "PollState",
+    "SignupAttempt",
     "Snapshot",
     "Source",
     "StagedEvent",
     "StatusChange",
+    "Subscriber",
+    "Subscription",
     "ThreadRef",
     "WatchedPage",
 ]

@@ -48,6 +48,8 @@ class Delivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # set when a claim went stale: the channel may have the message already (since then)
+    unconfirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ref: Mapped[str | None] = mapped_column(String(200))  # the channel's message id (Slack ts)
     last_error: Mapped[str | None] = mapped_column(Text)
