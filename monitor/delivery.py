@@ -83,6 +83,9 @@ def route(db: Database, router: Router, now: datetime | None = None) -> int:
                     created += _add_delivery(s, e.id, t, now or _now())
                 e.status = "routed" if found else "unrouted"
                 e.note = None if found else "no route matched"
+                if found:  # routed again with every delivery already done: settled now
+                    s.flush()
+                    _settle_event(s, e.id, now or _now())
         if len(events) < BATCH:
             return created
 
