@@ -7,6 +7,7 @@ subscriber, one who never confirmed, and one daily subscriber whose digest ends 
 
 from __future__ import annotations
 
+import html
 import secrets
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -120,7 +121,9 @@ def _show_received(console: Console, slack: SlackServer, smtp: SMTPServer) -> No
         where = str(post.get("channel"))
         if post.get("thread_ts"):
             where += f" (in thread {post['thread_ts']})"
-        console.print(f"slack {escape(where)}: {escape(str(post.get('text')))}")
+        # Slack's own escaping (&gt; for >) undone for reading; the payload keeps it
+        text = html.unescape(str(post.get("text")))
+        console.print(f"slack {escape(where)}: {escape(text)}")
     console.print(Rule("what the local SMTP server received"))
     for got in smtp.messages:
         to = ", ".join(got.rcpt_tos)
