@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from monitor import settings
 from monitor.attachments import attachment_urls
@@ -210,8 +211,6 @@ def job_digest(result: FetchResult) -> str:
 
 
 def _site(url: str) -> str:
-    from urllib.parse import urlsplit
-
     return urlsplit(url).netloc
 
 

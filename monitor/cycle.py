@@ -24,7 +24,7 @@ from monitor.crawl import Fetch, Stop
 from monitor.db import Database
 from monitor.evidence import Registry
 from monitor.fetch import FetchResult, FetchTarget
-from monitor.worker import run_job
+from monitor.worker import PageWork, run_job
 
 log = logging.getLogger(__name__)
 OutcomeSink = Callable[[PageOutcome], None]
@@ -87,13 +87,15 @@ class Cycle:
             )
         return self._save(result, lambda st: self._follow(result, st, work), state)
 
-    def _follow(self, result: FetchResult, state: store.PageState, work: object) -> PageResult:
+    def _follow(
+        self, result: FetchResult, state: store.PageState, work: PageWork | None
+    ) -> PageResult:
         return follow(
             result,
             state,
             self.registry,
             now=datetime.now(UTC),
-            work=work,  # type: ignore[arg-type]
+            work=work,
             allowed_domains=self.allowed_domains,
             failures_before_removed=self.failures_before_removed,
         )
