@@ -14,8 +14,8 @@ from markupsafe import Markup, escape
 
 from monitor.queries import FigurePoint
 
-WIDTH, HEIGHT = 640, 220
-LEFT, RIGHT, TOP, BOTTOM = 92, 24, 20, 46
+WIDTH, HEIGHT = 560, 240
+LEFT, RIGHT, TOP, BOTTOM = 84, 16, 30, 44
 
 
 @dataclass(frozen=True)
