@@ -8,6 +8,7 @@ commitment page and in the email; one click unsubscribes. axe-core runs in the m
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -42,6 +43,7 @@ SECRET = "browser test secret, long enough"
 COMMITMENT = "nhse-crisis-investment-2019-21"
 READER = "reader@example.org"
 WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
+MAX_SHOT_PX = 2400  # the index is long: its screenshot shows the top
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
@@ -147,6 +149,7 @@ class Shots:
         self.axe = Axe()
         self.browser = browser
         self.taken: list[Path] = []
+        self.axe_counts: dict[str, Any] = {}
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
     def check(self, url: str, name: str) -> None:
@@ -157,11 +160,19 @@ class Shots:
             page.on("console", lambda m, e=errors: e.append(m.text) if m.type == "error" else None)
             page.goto(url)
             path = ARTIFACTS / f"web-{name}-{width}.png"
-            page.screenshot(path=str(path), full_page=True)
+            tall = page.evaluate("document.documentElement.scrollHeight")
+            clip = {"x": 0, "y": 0, "width": w, "height": min(tall, MAX_SHOT_PX)}
+            page.screenshot(path=str(path), full_page=True, clip=clip)
             self.taken.append(path)
             if width == "desktop":
                 options = {"runOnly": {"type": "tag", "values": WCAG}}
-                found = self.axe.run(page, options=options).response["violations"]
+                result = self.axe.run(page, options=options).response
+                found = result["violations"]
+                self.axe_counts[name] = {
+                    "passes": len(result.get("passes", [])),
+                    "incomplete": [v["id"] for v in result.get("incomplete", [])],
+                    "violations": [(v["id"], v["impact"], len(v["nodes"])) for v in found],
+                }
                 bad = [(v["id"], v["impact"], v["help"]) for v in found
                        if v["impact"] in ("serious", "critical")]  # fmt: skip
                 assert bad == [], f"{name}: {bad}"
@@ -170,7 +181,9 @@ class Shots:
             ctx.close()
 
     def publish(self) -> None:
-        """Copy the screenshots into docs/img when asked (POLICY_MONITOR_DOCS_IMG=1)."""
+        """Keep axe's findings beside the screenshots; copy the screenshots into docs/img
+        when asked (POLICY_MONITOR_DOCS_IMG=1)."""
+        (ARTIFACTS / "axe.json").write_text(json.dumps(self.axe_counts, indent=1))
         if os.environ.get("POLICY_MONITOR_DOCS_IMG") == "1":
             for path in self.taken:
                 shutil.copy(path, DOCS_IMG / path.name)
