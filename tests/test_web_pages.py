@@ -245,3 +245,37 @@ def test_docs_screenshots_exist() -> None:
     for name in ("index", "commitment", "change"):
         for width in ("desktop", "phone"):
             assert (docs / "img" / f"web-{name}-{width}.png").is_file()
+
+
+# -- the chart -------------------------------------------------------------------------------
+
+
+def _points(*values: dict[str, Any]) -> list[queries.FigurePoint]:
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    return [queries.FigurePoint(start + timedelta(days=400 * i), v) for i, v in enumerate(values)]
+
+
+def test_chart_draws_each_kind_with_readable_labels() -> None:
+    from monitor.web.chart import step_chart
+
+    funding = step_chart("funding", "<crisis> money", _points(
+        {"amount_gbp": 261e6}, {"amount_gbp": 300e6}, {"amount_gbp": 1.2e9}), "c1")  # fmt: skip
+    assert funding is not None
+    root = ElementTree.fromstring(str(funding))
+    desc = root.findtext("{http://www.w3.org/2000/svg}desc") or ""
+    assert "£261m" in desc and "£300m" in desc and "£1.2bn" in desc
+    assert "&lt;crisis&gt;" in str(funding) and "style" not in str(funding)
+    assert root.get("role") == "img" and root.get("aria-labelledby") == "c1-t c1-d"
+    deadline = step_chart(
+        "deadline", "111", _points({"end": "2024-03-31"}, {"end": "2025-03-31"}), "c2"
+    )
+    assert (
+        deadline is not None and "Mar 2025" in str(deadline) and "by 31 Mar 2024" in str(deadline)
+    )
+    target = step_chart(
+        "target", "beds", _points({"value": 370, "unit": "beds"}, {"value": 400}), "c3"
+    )
+    assert target is not None and "370 beds" in str(target)
+    assert step_chart("funding", "none", _points({"amount_gbp": None}), "c4") is None
