@@ -279,3 +279,21 @@ def test_chart_draws_each_kind_with_readable_labels() -> None:
     )
     assert target is not None and "370 beds" in str(target)
     assert step_chart("funding", "none", _points({"amount_gbp": None}), "c4") is None
+
+
+def test_recent_changes_page_lists_and_pages_back(web: TestClient, demo_db: Database) -> None:
+    from monitor.web import changes
+
+    html = web.get("/changes").text
+    ids = [int(i) for i in re.findall(r'href="/changes/(\d+)"', html)]
+    assert ids == sorted(ids, reverse=True) and len(ids) == 3
+    assert "Funding raised by £39 million" in html and "Older changes" not in html
+    old, changes.PAGE_SIZE = changes.PAGE_SIZE, 1
+    try:
+        first = web.get("/changes").text
+        older = re.search(r'href="/changes\?before=(\d+)"', first)
+        assert older, first
+        second = web.get(f"/changes?before={older.group(1)}").text
+        assert re.findall(r'href="/changes/(\d+)"', second) == [str(ids[1])]
+    finally:
+        changes.PAGE_SIZE = old

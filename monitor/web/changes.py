@@ -60,4 +60,21 @@ async def change(request: Request) -> Response:
     )
 
 
-routes: list[BaseRoute] = [Route("/changes/{change_id:int}", change, name="change")]
+PAGE_SIZE = 25
+
+
+async def recent(request: Request) -> Response:
+    """Meaningful changes, newest first, a page at a time."""
+    raw = request.query_params.get("before", "")
+    before = int(raw) if raw.isdigit() else None
+    rows = await run_in_threadpool(
+        lambda: queries.changes(web(request).db, limit=PAGE_SIZE + 1, before_id=before)
+    )
+    older = rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None
+    return render(request, "changes.html", {"rows": rows[:PAGE_SIZE], "older": older})
+
+
+routes: list[BaseRoute] = [
+    Route("/changes", recent, name="changes"),
+    Route("/changes/{change_id:int}", change, name="change"),
+]
