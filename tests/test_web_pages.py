@@ -297,3 +297,13 @@ def test_recent_changes_page_lists_and_pages_back(web: TestClient, demo_db: Data
         assert re.findall(r'href="/changes/(\d+)"', second) == [str(ids[1])]
     finally:
         changes.PAGE_SIZE = old
+
+
+def test_change_page_shows_the_publishers_new_change_note(
+    web: TestClient, demo_db: Database
+) -> None:
+    cid = _change_id(demo_db, SLIPPED)
+    html = web.get(f"/changes/{cid}").text
+    notes = html.split("The publisher’s change note")[1].split("</section>")[0]
+    assert "Updated the date by which NHS 111" in notes
+    assert "First published." not in notes  # it was there before: not part of this change

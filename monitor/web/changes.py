@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -22,6 +24,12 @@ def citation(c: ChangeDetail, link: str) -> str:
         f'Policy monitor, change {c.id} to "{title}" ({c.page_url}), detected '
         f"{moment(c.detected_at)}; snapshot SHA-256 {c.after.content_hash}. {link}"
     )
+
+
+def new_notes(c: ChangeDetail) -> list[dict[str, Any]]:
+    """The publisher's change notes that the later snapshot has and the earlier did not."""
+    seen = {(n.get("at"), n.get("note")) for n in (c.before.change_notes if c.before else [])}
+    return [n for n in c.after.change_notes if (n.get("at"), n.get("note")) not in seen]
 
 
 def reasons(c: ChangeDetail) -> list[str]:
@@ -54,6 +62,7 @@ async def change(request: Request) -> Response:
             "passages": passages(detail.diff),
             "whole": whole,
             "reasons": reasons(detail),
+            "notes": new_notes(detail),
             "permalink": link,
             "citation": citation(detail, link),
         },
