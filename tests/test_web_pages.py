@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
+import feedparser
 import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
@@ -158,6 +159,10 @@ def test_commitment_feed_is_atom(web: TestClient) -> None:
     assert "Funding raised by £39 million" in (entries[0].findtext("a:title", "", ns))
     link = entries[0].find("a:link", ns)
     assert link is not None and re.search(r"/changes/\d+$", link.get("href", ""))
+    parsed = feedparser.parse(res.content)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    assert parsed.feed.title.startswith("Policy monitor: £261m")
+    assert parsed.entries[0].link.startswith("http://127.0.0.1:8000/changes/")
 
 
 def test_change_page_diff_is_escaped_words(web: TestClient, demo_db: Database) -> None:
