@@ -242,5 +242,6 @@ def test_follow_confirm_change_unsubscribe(browser: Any, tmp_path: Path) -> None
             shots.check(f"{site.url}/commitments/{COMMITMENT}", "commitment")
             shots.check(change_url, "change")
             shots.check(unsubscribe, "unsubscribe")
+            shots.check(_link(alert_text, "/subscriptions/manage"), "manage")
             shots.publish()
     db.dispose()
