@@ -47,6 +47,8 @@ COMMANDS = {
     "digest": ("monitor.digest_job", "digest_command"),
     "events": ("monitor.events_cli", "events_command"),
     "subscriptions": ("monitor.subscription_cli", "subscriptions_group"),
+    "team": ("monitor.team_cli", "team_group"),
+    "triage": ("monitor.team_cli", "triage_group"),
 }
 
 
