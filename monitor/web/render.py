@@ -1,0 +1,83 @@
+"""Templates and the per-app context handlers reach: database, config, settings, Jinja."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
+from markupsafe import Markup, escape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from monitor.config import Config
+from monitor.db import Database
+from monitor.web.security import CSRF_FIELD, csrf_token
+
+if TYPE_CHECKING:
+    from monitor.web.app import WebSettings
+
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+
+@dataclass
+class WebContext:
+    """What every handler may use; kept on ``app.state.web``."""
+
+    db: Database
+    config: Config
+    settings: WebSettings
+    templates: Environment
+
+
+def web(request: Request) -> WebContext:
+    """The app's :class:`WebContext`."""
+    ctx = request.app.state.web
+    assert isinstance(ctx, WebContext)
+    return ctx
+
+
+@pass_context
+def csrf_field(context: Context) -> Markup:
+    """The hidden CSRF input for a form (``{{ csrf_field() }}`` in any template)."""
+    request: Request = context["request"]
+    token = csrf_token(request.session)
+    return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, escape(token))
+
+
+def _path_for(request: Request) -> Any:
+    def path_for(name: str, /, **params: Any) -> str:
+        return str(request.app.url_path_for(name, **params))
+
+    return path_for
+
+
+def make_templates() -> Environment:
+    """Jinja with autoescape on for every HTML template."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html", "xml", "svg"], default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["csrf_field"] = csrf_field
+    return env
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """Render ``template`` with ``request`` and ``url_for`` in its context."""
+    ctx = web(request)
+    values = {"request": request, "url_for": _path_for(request), **(context or {})}
+    html = ctx.templates.get_template(template).render(values)
+    return HTMLResponse(html, status_code=status_code, headers=headers)
