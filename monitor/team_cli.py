@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import getpass
 import json
-import re
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import IO
 
 import click
@@ -327,21 +326,11 @@ def triage_assign(
     click.echo("assignment cleared" if clear else f"assigned to {email}")
 
 
-_DURATION = re.compile(r"^(\d+)([mhdw])$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
 def parse_until(text: str, now: datetime | None = None) -> datetime:
-    """``3d``, ``12h``, ``2w``, ``30m`` from now, or an ISO date or time (UTC if unzoned)."""
-    now = now or datetime.now(UTC)
-    m = _DURATION.match(text.strip())
-    if m:
-        return now + timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
     try:
-        when = datetime.fromisoformat(text.strip())
-    except ValueError as exc:
-        raise click.BadParameter(f"{text!r}: use 3d, 12h, 2w or an ISO date") from exc
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+        return triage.parse_until(text, now)
+    except triage.TriageError as exc:
+        raise click.BadParameter(str(exc)) from exc
 
 
 @triage_group.command("snooze")

@@ -8,6 +8,7 @@ matcher evaluations. Assigning and snoozing leave the state as it is.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -183,6 +184,23 @@ def snooze(db: Database, event_id: int, until: datetime, *, now: datetime | None
         raise TriageError("snooze until a time in the future")
     with db.session() as s:
         _row(s, event_id, now).snoozed_until = until
+
+
+_DURATION = re.compile(r"^(\d+)([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_until(text: str, now: datetime | None = None) -> datetime:
+    """``3d``, ``12h``, ``2w``, ``30m`` from now, or an ISO date or time (UTC if unzoned)."""
+    now = now or _now()
+    m = _DURATION.match(text.strip())
+    if m:
+        return now + timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise TriageError(f"{text[:40]!r}: use 3d, 12h, 2w or an ISO date") from exc
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _iso(when: datetime | None) -> str | None:
