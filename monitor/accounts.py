@@ -122,32 +122,41 @@ def authenticate(
     now = now or _now()
     addr = email.strip().lower()[:320]
     client = client[:100]
+    # The attempt is stored (and committed) before it is counted, so parallel guesses see
+    # each other: at most the limit can get through in a window. A success takes it back.
+    with db.session() as s:
+        attempt = LoginAttempt(email=addr, client=client, created_at=now)
+        s.add(attempt)
+        s.execute(delete(LoginAttempt).where(LoginAttempt.created_at < now - timedelta(days=1)))
     since = now - THROTTLE_WINDOW
     with db.session(readonly=True) as s:
         recent = (
             select(func.count()).select_from(LoginAttempt).where(LoginAttempt.created_at >= since)
         )
         by_addr = s.scalar(recent.where(LoginAttempt.email == addr)) or 0
-        by_client = s.scalar(recent.where(LoginAttempt.client == client)) if client else 0
+        by_client = (s.scalar(recent.where(LoginAttempt.client == client)) or 0) if client else 0
         user = s.scalar(select(TeamUser).where(TeamUser.email == addr, TeamUser.active.is_(True)))
         stored = user.password_hash if user is not None else None
-    if by_addr >= FAILURES_PER_ADDRESS or (by_client or 0) >= FAILURES_PER_CLIENT:
+    if by_addr > FAILURES_PER_ADDRESS or by_client > FAILURES_PER_CLIENT:
+        _forget(db, attempt.id)  # a refused try is not a guess; the failures before it count
         minutes = int(THROTTLE_WINDOW.total_seconds() // 60)
         raise Throttled(f"too many failed sign-ins; try again in {minutes} minutes")
     ok = _verify(stored or _DUMMY_HASH, password) and stored is not None
-    with db.session() as s:
-        if not ok:
-            s.add(LoginAttempt(email=addr, client=client, created_at=now))
-            s.execute(delete(LoginAttempt).where(LoginAttempt.created_at < now - timedelta(days=1)))
-        else:
-            row = s.scalar(select(TeamUser).where(TeamUser.email == addr))
-            if row is not None:
-                row.last_login_at = now
-                if stored and _hasher.check_needs_rehash(stored):
-                    row.password_hash = _hasher.hash(password)
     if not ok:
         raise AccountError("wrong address or password")
+    _forget(db, attempt.id)
+    with db.session() as s:
+        row = s.scalar(select(TeamUser).where(TeamUser.email == addr))
+        if row is not None:
+            row.last_login_at = now
+            if stored and _hasher.check_needs_rehash(stored):
+                row.password_hash = _hasher.hash(password)
     return addr
+
+
+def _forget(db: Database, attempt_id: int) -> None:
+    with db.session() as s:
+        s.execute(delete(LoginAttempt).where(LoginAttempt.id == attempt_id))
 
 
 def _verify(stored: str, password: str) -> bool:

@@ -25,7 +25,7 @@ class TeamUser(Base):
 
 
 class LoginAttempt(Base):
-    """One failed sign-in, by address and client; kept a while for throttling."""
+    """One sign-in attempt, by address and client: kept when it failed, for throttling."""
 
     __tablename__ = "login_attempt"
     __table_args__ = (Index("ix_login_attempt_at", "created_at"),)
