@@ -202,6 +202,28 @@ def page_add(
     click.echo(f"watching page {page.id} ({page.source}): {page.url}")
 
 
+@page_group.command("list")
+@_config
+@_db
+def page_list(config_path: str | None, db_url: str | None) -> None:
+    """List the watched pages of the configured sources."""
+    config, db = _open(config_path, db_url)
+    try:
+        rows = watched_pages.list_pages(db, config)
+    finally:
+        db.dispose()
+    table = _table("id", "source", "url", "from", "last checked")
+    for p in rows:
+        seen = f"{p.last_checked_at:%Y-%m-%d %H:%M} ({p.last_status})" if p.last_checked_at else ""
+        table.add_row(
+            str(p.id), p.source, escape(p.url), "config" if p.configured else "team", seen
+        )
+    if rows:
+        print_trimmed(make_console(), table)
+    else:
+        click.echo("no watched pages")
+
+
 @page_group.command("remove")
 @click.argument("page_id", type=int)
 @_config

@@ -178,3 +178,14 @@ def test_watched_pages_stay_inside_the_allowlist(db: Database) -> None:
     with pytest.raises(watched_pages.PageError, match="no watched page"):
         watched_pages.remove_page(db, cfg, page.id)
     assert watched_pages.add_page(db, cfg, "https://www.england.nhs.uk/new").id == page.id
+
+
+def test_the_team_migration_goes_down_and_up(db: Database) -> None:
+    from monitor.db import downgrade, table_names, upgrade
+
+    team = {"team_user", "login_attempt", "triage", "route_rule"}
+    assert team <= table_names(db.engine)
+    downgrade(db.engine, "0006_subscriptions")
+    assert not team & table_names(db.engine)
+    upgrade(db.engine)
+    assert team <= table_names(db.engine)
