@@ -7,9 +7,14 @@ subscriber, one who never confirmed, and one daily subscriber whose digest ends 
 
 from __future__ import annotations
 
+import contextlib
 import html
 import secrets
+import socket
+import sys
 import tempfile
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -49,6 +54,7 @@ SLACK_TOKEN_ENV = "POLICY_MONITOR_DEMO_SLACK_TOKEN"
 SECRET_ENV = "POLICY_MONITOR_DEMO_SECRET"
 CHANNEL = "#policy-alerts"
 COMMITMENT = "nhse-crisis-investment-2019-21"
+AfterRun = Callable[[Database, Config, dict[str, str], SMTPServer], None]
 
 
 def demo_config(server: ReplayServer) -> Config:
@@ -143,14 +149,26 @@ def _show_text(console: Console, title: str, msg: object) -> None:
     console.print(escape(body.get_content().rstrip()), soft_wrap=True)
 
 
-def run_demo(db_url: str, console: Console) -> dict[str, int]:
-    """Crawl every revision of the replay site; return totals of page outcomes."""
+def run_demo(
+    db_url: str,
+    console: Console,
+    *,
+    base_url: str | None = None,
+    after: AfterRun | None = None,
+) -> dict[str, int]:
+    """Crawl every revision of the replay site; return totals of page outcomes.
+
+    ``base_url`` is the web app's address for links in mail; ``after`` runs once the run
+    is done, with the local sites and mail server still up (``demo --serve`` serves there).
+    """
     totals: dict[str, int] = {}
     started = datetime.now(UTC)
     env = {SLACK_TOKEN_ENV: "xoxb-demo", SECRET_ENV: secrets.token_urlsafe(24)}
     with ReplayServer() as server, SlackServer(token="xoxb-demo") as slack, SMTPServer() as smtp:
         config = demo_config(server)
         config.notify = demo_notify(slack, smtp)
+        if base_url:
+            config.notify.public_base_url = base_url
         db = Database(db_url)
         seeded = load_seed(db)
         console.print(f"loaded {seeded} tracked commitments from the seed registry")
@@ -204,6 +222,8 @@ def run_demo(db_url: str, console: Console) -> dict[str, int]:
             )
             for got in smtp.messages[before:]:
                 _show_text(console, f"the daily digest {got.rcpt_tos[0]} received", got.message)
+            if after is not None:
+                after(db, config, env, smtp)
         finally:
             db.dispose()
         console.print(
@@ -214,11 +234,66 @@ def run_demo(db_url: str, console: Console) -> dict[str, int]:
 
 @click.command("demo")
 @click.option("--db", "db_url", help="Database URL (default: a fresh SQLite file in a temp dir).")
-def demo_command(db_url: str | None) -> None:
-    """Run the monitor offline against a local replay site and print the alerts it would send."""
+@click.option(
+    "--serve/--no-serve",
+    default=None,
+    help="Serve the web app on the demo data afterwards (default: only on a terminal).",
+)
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
+    help="Port for --serve (a free one if this is taken).",
+)  # fmt: skip
+def demo_command(db_url: str | None, serve: bool | None, port: int) -> None:
+    """Run the monitor offline against a local replay site and print the alerts it would send.
+
+    On a terminal it then serves the web app on the demo data and prints its address.
+    """
     console = Console()
-    if db_url:
-        run_demo(db_url, console)
-        return
-    with tempfile.TemporaryDirectory(prefix="policy-monitor-demo-") as tmp:
-        run_demo(f"sqlite:///{Path(tmp) / 'demo.db'}", console)
+    if serve is None:
+        serve = sys.stdin.isatty() and sys.stdout.isatty()
+    with contextlib.ExitStack() as stack:
+        if not db_url:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="policy-monitor-demo-"))
+            db_url = f"sqlite:///{Path(tmp) / 'demo.db'}"
+        if not serve:
+            run_demo(db_url, console)
+            return
+        from monitor.web.serving import address, bind
+
+        sock = stack.enter_context(bind("127.0.0.1", port, fall_back=True))
+        run_demo(db_url, console, base_url=address(sock), after=_server(sock, console))
+
+
+def _server(sock: socket.socket, console: Console) -> AfterRun:
+    def serve(db: Database, config: Config, env: dict[str, str], smtp: SMTPServer) -> None:
+        from monitor.web import WebSettings, create_app
+        from monitor.web.serving import address, run
+
+        url = address(sock)
+        settings = WebSettings(secret=env[SECRET_ENV], base_url=url, secure_cookies=False, env=env)
+        app = create_app(db, config, settings=settings)
+        console.print(Rule("the web app, on the demo data"))
+        console.print(f"commitments: {url}/")
+        console.print(f"a commitment with a funding history: {url}/commitments/{COMMITMENT}")
+        console.print(f"a change, before and after: {url}/changes/1")
+        console.print(f"the JSON API: {url}/api/openapi.json")
+        console.print("mail sent from the site is shown here; Ctrl-C stops")
+        stop = threading.Event()
+        watcher = threading.Thread(target=_show_new_mail, args=(console, smtp, stop), daemon=True)
+        watcher.start()
+        try:
+            run(app, sock, access_log=False)
+        except KeyboardInterrupt:  # Ctrl-C is how a demo server ends
+            console.print("stopped serving")
+        finally:
+            stop.set()
+
+    return serve
+
+
+def _show_new_mail(console: Console, smtp: SMTPServer, stop: threading.Event) -> None:
+    seen = len(smtp.messages)
+    while not stop.wait(0.5):
+        for got in smtp.messages[seen:]:
+            _show_text(console, f"email to {', '.join(got.rcpt_tos)}", got.message)
+        seen = len(smtp.messages)

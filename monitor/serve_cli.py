@@ -21,21 +21,24 @@ from monitor.db import Database, resolve_url
 def serve_command(
     host: str, port: int, config_path: str | None, db_url: str | None, insecure_cookies: bool
 ) -> None:
-    """Serve the web app; the secret comes from $POLICY_MONITOR_SECRET (notify.secret_env)."""
-    import uvicorn
-
+    """Serve the web app. The secret comes from $POLICY_MONITOR_SECRET (notify.secret_env),
+    links use notify.public_base_url, sign-ups mail through notify.email."""
     from monitor.web import WebSettings, create_app
+    from monitor.web.serving import address, bind, run
 
     config = load_config(config_path) if config_path else Config()
+    sock = bind(host, port)
     overrides: dict[str, object] = {}
+    if not config.notify.public_base_url:
+        overrides["base_url"] = address(sock)
     if insecure_cookies:
         overrides["secure_cookies"] = False
-        if not config.notify.public_base_url:
-            overrides["base_url"] = f"http://{host}:{port}"
     settings = WebSettings.from_config(config, overrides=overrides)
     db = Database(resolve_url(db_url, config.database))
     try:
         app = create_app(db, config, settings=settings)
-        uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
+        click.echo(f"serving {settings.base_url} (Ctrl-C to stop)", err=True)
+        run(app, sock)
     finally:
         db.dispose()
+        sock.close()

@@ -78,6 +78,12 @@ class Tokens:
     def manage_token(self, subscriber_id: int) -> str:
         return self._plain.dumps({"m": subscriber_id})
 
+    def read_manage(self, token: str) -> int:
+        try:
+            return int(self._plain.loads(token)["m"])
+        except (BadSignature, KeyError, TypeError, ValueError) as exc:
+            raise BadToken("this link is not valid") from exc
+
     def unsubscribe_token(self, subscription_ids: Sequence[int]) -> str:
         return self._plain.dumps({"u": sorted(subscription_ids)})
 

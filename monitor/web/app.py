@@ -7,6 +7,7 @@ through :func:`monitor.web.render.web` (``request.app.state.web``).
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import os
 from collections.abc import Mapping
@@ -23,12 +24,12 @@ from starlette.staticfiles import StaticFiles
 from monitor.config import Config
 from monitor.db import Database
 from monitor.errors import ConfigError
-from monitor.web import errors, pages, team
+from monitor.web import api, changes, errors, follow, pages, team
 from monitor.web.render import STATIC, WebContext, make_templates
 from monitor.web.security import CSRFMiddleware, SecurityHeadersMiddleware
 
 # The feature modules; each has ``routes: list[BaseRoute]``.
-ROUTE_MODULES: list[ModuleType] = [pages, team]
+ROUTE_MODULES: list[ModuleType] = [pages, changes, follow, api, team]
 
 SESSION_COOKIE = "pm_session"
 SESSION_MAX_AGE_S = 14 * 24 * 3600
@@ -46,6 +47,7 @@ class WebSettings:
     base_url: str = "http://127.0.0.1:8000"
     secure_cookies: bool = True
     signups_per_client_hour: int = 20  # per client address, on top of the store's own limits
+    env: Mapping[str, str] | None = None  # where secrets (SMTP password) are read; os.environ
     extra: Mapping[str, object] = field(default_factory=dict)  # for feature modules' own settings
 
     def __post_init__(self) -> None:
@@ -88,6 +90,11 @@ def _loopback(host: str) -> bool:
         return False
 
 
+def _derived(secret: str, purpose: str) -> str:
+    """A key for one purpose, so the session signer never shares a key with mail tokens."""
+    return hmac.new(secret.encode(), f"policy-monitor web {purpose}".encode(), "sha256").hexdigest()
+
+
 def create_app(db: Database, config: Config, *, settings: WebSettings) -> Starlette:
     """The ASGI app over ``db``: every route module, CSRF, CSP and friendly error pages."""
     routes: list[BaseRoute] = []
@@ -100,7 +107,7 @@ def create_app(db: Database, config: Config, *, settings: WebSettings) -> Starle
         Middleware(SecurityHeadersMiddleware, hsts=settings.base_url.startswith("https://")),
         Middleware(
             SessionMiddleware,
-            secret_key=settings.secret,
+            secret_key=_derived(settings.secret, "session"),
             session_cookie=SESSION_COOKIE,
             max_age=SESSION_MAX_AGE_S,
             same_site="lax",

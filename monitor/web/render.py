@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse
 
 from monitor.config import Config
 from monitor.db import Database
+from monitor.web.format import register
 from monitor.web.security import CSRF_FIELD, csrf_token
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ class WebContext:
     config: Config
     settings: WebSettings
     templates: Environment
+    state: dict[str, Any] = field(default_factory=dict)  # feature modules' own objects
 
 
 def web(request: Request) -> WebContext:
@@ -60,11 +62,12 @@ def make_templates() -> Environment:
     """Jinja with autoescape on for every HTML template."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(["html", "xml", "svg"], default_for_string=True),
+        autoescape=select_autoescape(["html", "xml", "svg", "atom"], default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
     )
     env.globals["csrf_field"] = csrf_field
+    register(env)
     return env
 
 

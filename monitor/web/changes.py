@@ -1,0 +1,63 @@
+"""The change page: before and after word by word, why it fired, and what to cite."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from monitor import queries
+from monitor.queries import ChangeDetail
+from monitor.web.format import kind_label, moment
+from monitor.web.render import render, web
+from monitor.web.worddiff import passages, whole_text
+
+
+def citation(c: ChangeDetail, link: str) -> str:
+    """A line a briefing can quote: what, where, when, and the snapshot it was read from."""
+    title = c.page_title or c.page_url
+    return (
+        f'Policy monitor, change {c.id} to "{title}" ({c.page_url}), detected '
+        f"{moment(c.detected_at)}; snapshot sha256 {c.after.content_hash[:16]}. {link}"
+    )
+
+
+def reasons(c: ChangeDetail) -> list[str]:
+    """Why this change fired, in words: the classifier's reasons and every commitment match."""
+    out: list[str] = []
+    for e in c.events:
+        for reason in e.payload.get("reasons") or []:
+            if isinstance(reason, str) and reason not in out:
+                out.append(reason)
+    for m in c.matched:
+        score = f" (score {m.score:.2f})" if m.score is not None else ""
+        out.append(f"{kind_label(m.kind)} for “{m.title}”: {m.reason}{score}")
+    return out
+
+
+async def change(request: Request) -> Response:
+    change_id = request.path_params["change_id"]
+    detail = await run_in_threadpool(queries.change, web(request).db, change_id)
+    if detail is None:
+        raise HTTPException(404, f"There is no change {change_id}.")
+    link = f"{web(request).settings.base_url.rstrip('/')}{request.url.path}"
+    whole = None
+    if detail.before is not None:
+        whole = await run_in_threadpool(whole_text, detail.before.text, detail.after.text)
+    return render(
+        request,
+        "change.html",
+        {
+            "c": detail,
+            "passages": passages(detail.diff),
+            "whole": whole,
+            "reasons": reasons(detail),
+            "permalink": link,
+            "citation": citation(detail, link),
+        },
+    )
+
+
+routes: list[BaseRoute] = [Route("/changes/{change_id:int}", change, name="change")]
