@@ -50,6 +50,7 @@ class QueueItem:
     summary: str
     significance: float | None
     commitment_id: str | None
+    change_id: int | None
     suggested_status: str | None
     state: str
     assigned_to: str | None
@@ -70,6 +71,7 @@ def _item(event: Event, row: Triage | None) -> QueueItem:
         summary=str(p.get("summary") or ""),
         significance=float(sig) if isinstance(sig, int | float) else None,
         commitment_id=p.get("commitment_id"),
+        change_id=event.change_id,
         suggested_status=p.get("suggested_status") if event.kind == "status_suggested" else None,
         state=row.state if row else "open",
         assigned_to=row.assigned_to if row else None,

@@ -169,6 +169,7 @@ def test_confirm_a_suggested_status_with_its_evidence(client: TestClient, db: Da
     sign_in(client)
     page = client.get(f"/team/events/{eid}").text
     assert "The service has been delivered." in page and "Confirm with this evidence" in page
+    assert 'href="/commitments/c-crisis"' in page
     res = client.post(
         f"/team/events/{eid}/confirm",
         data={"csrf_token": token(client, "/team"), "status": "achieved", "note": "read it"},
