@@ -22,6 +22,7 @@ from monitor.outbox import emit
 
 pytestmark = pytest.mark.slow
 TOKEN = "xoxb-team"
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_a_database_rule_makes_deliver_post_to_slack(tmp_path: Path, db_url: str) -> None:
@@ -103,7 +104,8 @@ def test_triage_commands_and_the_label_export(tmp_path: Path) -> None:
     db = Database(db_url)
     with db.session() as s:
         ids = [emit(s, "page_changed", f"k{n}", {"url": f"https://x.example/{n}",
-                    "title": f"<script>p{n}</script>", "summary": "s"}) for n in range(3)]  # fmt: skip
+                    "title": f"<script>p{n}</script>", "summary": "s", "significance": sig})
+               for n, sig in enumerate((0.6, 0.2, 0.5))]  # fmt: skip
     db.dispose()
     add = subprocess.run(
         [sys.executable, "-m", "monitor", "team", "user", "add", "ann@example.org",
@@ -134,3 +136,12 @@ def test_triage_commands_and_the_label_export(tmp_path: Path) -> None:
         (ids[0], "relevant", ""),
         (ids[1], "not_relevant", "boilerplate"),
     ]
+    bench = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "evaluate_triage.py"), str(out), "--json"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert bench.returncode == 0, bench.stderr
+    by_threshold = {r["threshold"]: r for r in json.loads(bench.stdout)["significance"]}
+    assert (by_threshold[0.0]["alerts"], by_threshold[0.0]["precision"]) == (2, 0.5)
+    assert (by_threshold[0.3]["alerts"], by_threshold[0.3]["precision"]) == (1, 1.0)
+    assert by_threshold[0.3]["recall"] == 1.0 and by_threshold[0.7]["recall"] == 0.0
