@@ -59,15 +59,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     rows = read(args.labels)
-    report = {field: score(rows, field) for field in SCORES}
-    report["examples"] = len(rows)  # type: ignore[assignment]
+    report: dict[str, Any] = {field: score(rows, field) for field in SCORES}
+    report["examples"] = len(rows)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
     print(f"{len(rows)} labelled examples")
     for field, what in SCORES.items():
         print(f"\n{what} ({field}): threshold, alerts, relevant, precision, recall")
-        for r in report[field]:  # type: ignore[union-attr]
+        for r in report[field]:
             print(f"  >= {r['threshold']:.1f}  {r['alerts']:5d}  {r['relevant_alerts']:5d}  "
                   f"{r['precision'] if r['precision'] is not None else '-':>6}  "
                   f"{r['recall'] if r['recall'] is not None else '-':>6}")  # fmt: skip
