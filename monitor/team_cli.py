@@ -9,6 +9,8 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import IO
 
@@ -32,9 +34,14 @@ _by = click.option(
 )
 
 
-def _open(config_path: str | None, db_url: str | None) -> tuple[Config, Database]:
+@contextmanager
+def _open(config_path: str | None, db_url: str | None) -> Iterator[tuple[Config, Database]]:
     config = load_config(config_path) if config_path else Config()
-    return config, Database(resolve_url(db_url, config.database))
+    db = Database(resolve_url(db_url, config.database))
+    try:
+        yield config, db
+    finally:
+        db.dispose()
 
 
 def _table(*cols: str) -> Table:
@@ -69,12 +76,28 @@ def user_add(
         password = sys.stdin.readline().rstrip("\r\n")
     elif not sso_only:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    _, db = _open(config_path, db_url)
-    try:
+    with _open(config_path, db_url) as (_, db):
         addr = accounts.add_user(db, email, password)
-    finally:
-        db.dispose()
     click.echo(f"added {addr}" + (" (SSO only)" if password is None else ""))
+
+
+@user_group.command("passwd")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@_config
+@_db
+def user_passwd(
+    email: str, password_stdin: bool, config_path: str | None, db_url: str | None
+) -> None:
+    """Set a team user's password (asked for twice unless --password-stdin)."""
+    password = (
+        sys.stdin.readline().rstrip("\r\n")
+        if password_stdin
+        else click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    )
+    with _open(config_path, db_url) as (_, db):
+        accounts.set_password(db, email, password)
+    click.echo("password changed")
 
 
 @user_group.command("list")
@@ -82,11 +105,8 @@ def user_add(
 @_db
 def user_list(config_path: str | None, db_url: str | None) -> None:
     """List team users."""
-    _, db = _open(config_path, db_url)
-    try:
+    with _open(config_path, db_url) as (_, db):
         users = accounts.list_users(db)
-    finally:
-        db.dispose()
     for u in users:
         seen = f"{u.last_login_at:%Y-%m-%d %H:%M}" if u.last_login_at else "never"
         click.echo(f"{u.email}\t{'sso' if u.sso_only else 'password'}\tlast sign-in {seen}")
@@ -100,11 +120,8 @@ def user_list(config_path: str | None, db_url: str | None) -> None:
 @_db
 def user_remove(email: str, config_path: str | None, db_url: str | None) -> None:
     """Remove a team user."""
-    _, db = _open(config_path, db_url)
-    try:
+    with _open(config_path, db_url) as (_, db):
         found = accounts.remove_user(db, email)
-    finally:
-        db.dispose()
     click.echo("removed" if found else f"no team user {email}")
 
 
@@ -137,15 +154,12 @@ def rule_add(
     db_url: str | None,
 ) -> None:
     """Add a routing rule; refused if it names a channel the config does not set up."""
-    config, db = _open(config_path, db_url)
-    try:
+    with _open(config_path, db_url) as (config, db):
         rule_id = route_rules.add_rule(
             db, config, notify=notify, events=events, sources=sources,
             commitments=commitments, tags=tags, min_significance=min_significance,
             note=note, by=by,
         )  # fmt: skip
-    finally:
-        db.dispose()
     click.echo(f"rule {rule_id} added")
 
 
@@ -154,11 +168,8 @@ def rule_add(
 @_db
 def rule_list(config_path: str | None, db_url: str | None) -> None:
     """List the routing rules kept in the database."""
-    _, db = _open(config_path, db_url)
-    try:
+    with _open(config_path, db_url) as (_, db):
         rules = route_rules.list_rules(db)
-    finally:
-        db.dispose()
     for r in rules:
         click.echo(json.dumps(r, ensure_ascii=False))
     if not rules:
@@ -171,11 +182,8 @@ def rule_list(config_path: str | None, db_url: str | None) -> None:
 @_db
 def rule_remove(rule_id: int, config_path: str | None, db_url: str | None) -> None:
     """Remove a routing rule."""
-    _, db = _open(config_path, db_url)
-    try:
+    with _open(config_path, db_url) as (_, db):
         found = route_rules.remove_rule(db, rule_id)
-    finally:
-        db.dispose()
     click.echo("removed" if found else f"no rule {rule_id}")
 
 
@@ -194,11 +202,8 @@ def page_add(
     url: str, source: str | None, title: str, config_path: str | None, db_url: str | None
 ) -> None:
     """Watch URL from the next check on."""
-    config, db = _open(config_path, db_url)
-    try:
+    with _open(config_path, db_url) as (config, db):
         page = watched_pages.add_page(db, config, url, source=source, title=title)
-    finally:
-        db.dispose()
     click.echo(f"watching page {page.id} ({page.source}): {page.url}")
 
 
@@ -207,11 +212,8 @@ def page_add(
 @_db
 def page_list(config_path: str | None, db_url: str | None) -> None:
     """List the watched pages of the configured sources."""
-    config, db = _open(config_path, db_url)
-    try:
+    with _open(config_path, db_url) as (config, db):
         rows = watched_pages.list_pages(db, config)
-    finally:
-        db.dispose()
     table = _table("id", "source", "url", "from", "last checked")
     for p in rows:
         seen = f"{p.last_checked_at:%Y-%m-%d %H:%M} ({p.last_status})" if p.last_checked_at else ""
@@ -230,11 +232,8 @@ def page_list(config_path: str | None, db_url: str | None) -> None:
 @_db
 def page_remove(page_id: int, config_path: str | None, db_url: str | None) -> None:
     """Stop watching a page added by hand."""
-    config, db = _open(config_path, db_url)
-    try:
+    with _open(config_path, db_url) as (config, db):
         url = watched_pages.remove_page(db, config, page_id)
-    finally:
-        db.dispose()
     click.echo(f"no longer watching {url}")
 
 
@@ -261,14 +260,11 @@ def triage_list(
     db_url: str | None,
 ) -> None:
     """Recent events waiting for the team (open ones unless --state says otherwise)."""
-    _, db = _open(config_path, db_url)
-    try:
+    with _open(config_path, db_url) as (_, db):
         items = triage.queue(
             db, days=days, states=states or ("open",), assigned_to=assigned,
             include_snoozed=snoozed,
         )  # fmt: skip
-    finally:
-        db.dispose()
     if as_json:
         for it in items:
             row = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in vars(it).items()}
@@ -300,12 +296,9 @@ def triage_ack(
     event_ids: tuple[int, ...], note: str, by: str, config_path: str | None, db_url: str | None
 ) -> None:
     """Acknowledge events: seen and relevant."""
-    _, db = _open(config_path, db_url)
-    try:
+    with _open(config_path, db_url) as (_, db):
         for eid in _event_ids(event_ids):
             triage.acknowledge(db, eid, by, note)
-    finally:
-        db.dispose()
     click.echo(f"{len(event_ids)} acknowledged")
 
 
@@ -319,12 +312,9 @@ def triage_dismiss(
     event_ids: tuple[int, ...], reason: str, by: str, config_path: str | None, db_url: str | None
 ) -> None:
     """Mark events not relevant; each becomes a labelled example."""
-    _, db = _open(config_path, db_url)
-    try:
+    with _open(config_path, db_url) as (_, db):
         for eid in _event_ids(event_ids):
             triage.dismiss(db, eid, by, reason)
-    finally:
-        db.dispose()
     click.echo(f"{len(event_ids)} marked not relevant")
 
 
@@ -340,11 +330,8 @@ def triage_assign(
     """Assign an event to a team user."""
     if bool(email) == clear:
         raise click.UsageError("give a team user's EMAIL or --clear")
-    _, db = _open(config_path, db_url)
-    try:
+    with _open(config_path, db_url) as (_, db):
         triage.assign(db, event_id, None if clear else email)
-    finally:
-        db.dispose()
     click.echo("assignment cleared" if clear else f"assigned to {email}")
 
 
@@ -363,11 +350,8 @@ def parse_until(text: str, now: datetime | None = None) -> datetime:
 def triage_snooze(event_id: int, until: str, config_path: str | None, db_url: str | None) -> None:
     """Hide an event until UNTIL (3d, 12h, 2w or an ISO date)."""
     when = parse_until(until)
-    _, db = _open(config_path, db_url)
-    try:
+    with _open(config_path, db_url) as (_, db):
         triage.snooze(db, event_id, when)
-    finally:
-        db.dispose()
     click.echo(f"snoozed until {when:%Y-%m-%d %H:%M} UTC")
 
 
@@ -380,12 +364,9 @@ def triage_export(
     with_text: bool, output: IO[str], config_path: str | None, db_url: str | None
 ) -> None:
     """Write every decided event as a labelled example, one JSON object a line."""
-    _, db = _open(config_path, db_url)
     n = 0
-    try:
+    with _open(config_path, db_url) as (_, db):
         for example in triage.labelled_examples(db, with_text=with_text):
             output.write(json.dumps(example, ensure_ascii=False) + "\n")
             n += 1
-    finally:
-        db.dispose()
     click.echo(f"{n} labelled examples", err=True)

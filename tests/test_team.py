@@ -60,6 +60,12 @@ def test_users_passwords_and_throttling(db: Database) -> None:
     # an unknown address fails like a wrong password, and counts too
     with pytest.raises(accounts.AccountError, match="wrong address or password"):
         accounts.authenticate(db, "nobody@example.org", PASSWORD)
+    accounts.set_password(db, "ann@example.org", "a brand new password")
+    with pytest.raises(accounts.AccountError, match="wrong"):
+        accounts.authenticate(db, "ann@example.org", PASSWORD, now=later)
+    assert accounts.authenticate(db, "ann@example.org", "a brand new password", now=later)
+    with pytest.raises(accounts.AccountError, match="no team user"):
+        accounts.set_password(db, "nobody@example.org", "a brand new password")
     users = accounts.list_users(db)
     assert [u.email for u in users] == ["ann@example.org"] and users[0].last_login_at
     assert accounts.remove_user(db, "ann@example.org") and not accounts.list_users(db)
