@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import select, update
 
 from monitor import accounts, route_rules, triage, watched_pages
@@ -25,6 +26,14 @@ sources:
 notify:
   slack: {channels: {policy: "#policy"}}
 """
+
+
+@pytest.fixture(autouse=True)
+def quick_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real argon2id with small parameters: the tests are about the rules, not the cost."""
+    hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(accounts, "_hasher", hasher)
+    monkeypatch.setattr(accounts, "_DUMMY_HASH", hasher.hash("dummy password"))
 
 
 def config() -> Config:

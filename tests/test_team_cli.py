@@ -5,6 +5,7 @@ triage commands export what was decided as labelled examples.
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -16,16 +17,26 @@ from localserver import LocalServer, Reply
 from slackserver import SlackServer
 from sqlalchemy import select
 
+from monitor.cli import run
 from monitor.db import Database
-from monitor.models import Snapshot, WatchedPage
+from monitor.models import Snapshot, TeamUser, WatchedPage
 from monitor.outbox import emit
 
-pytestmark = pytest.mark.slow
 TOKEN = "xoxb-team"
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_a_database_rule_makes_deliver_post_to_slack(tmp_path: Path, db_url: str) -> None:
+def pm(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run the command line in this process (exit status, stdout, stderr)."""
+    capsys.readouterr()
+    code = run(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_a_database_rule_makes_deliver_post_to_slack(
+    tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     db = Database(db_url)
     with db.session() as s:
         payload = {
@@ -46,25 +57,26 @@ def test_a_database_rule_makes_deliver_post_to_slack(tmp_path: Path, db_url: str
             " channels: {policy: '#policy', other: '#other'}}\n"
             "  routes:\n    - {events: [funding_changed], notify: [slack:other]}\n"
         )
-        env = {"TEAM_SLACK_TOKEN": TOKEN}
-        refused = policy_monitor("team", "rule", "add", "--notify", "slack:nowhere",
-                                 "--config", str(cfg), env=env)  # fmt: skip
-        assert refused.returncode == 2
-        assert "no Slack channel named 'nowhere'" in refused.stderr
-        added = policy_monitor("team", "rule", "add", "--notify", "slack:policy", "--event",
-                               "page_changed", "--config", str(cfg), env=env)  # fmt: skip
-        assert added.returncode == 0, added.stderr
-        sent = policy_monitor("deliver", "--config", str(cfg), env=env)
-        assert sent.returncode == 0, sent.stderr
-        assert "1 sent" in sent.stderr
+        monkeypatch.setenv("TEAM_SLACK_TOKEN", TOKEN)
+        code, _, err = pm(capsys, "team", "rule", "add", "--notify", "slack:nowhere",
+                          "--config", str(cfg))  # fmt: skip
+        assert code == 2 and "no Slack channel named 'nowhere'" in err
+        code, _, err = pm(capsys, "team", "rule", "add", "--notify", "slack:policy", "--event",
+                          "page_changed", "--config", str(cfg))  # fmt: skip
+        assert code == 0, err
+        code, _, err = pm(capsys, "deliver", "--config", str(cfg))
+        assert code == 0 and "1 sent" in err, err
         [msg] = slack.messages("#policy")
         assert "Crisis care" in json.dumps(msg)
         assert slack.messages("#other") == []
-        why = policy_monitor("deliveries", "--explain", "--config", str(cfg), env=env)
-    assert "why: team rule 1: events page_changed" in why.stdout, why.stdout
+        _, why, _ = pm(capsys, "deliveries", "--explain", "--config", str(cfg))
+    assert "why: team rule 1: events page_changed" in why, why
 
 
-def test_a_page_added_by_hand_is_crawled_by_the_next_check(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_a_page_added_by_hand_is_crawled_by_the_next_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     html = "<html><body><main><p>{}</p></main></body></html>"
     routes = {
         "/configured": Reply(body=html.format("Configured page.").encode(),
@@ -80,12 +92,12 @@ def test_a_page_added_by_hand_is_crawled_by_the_next_check(tmp_path: Path) -> No
             "sources:\n  - name: local\n    allowed_domains: [127.0.0.1]\n    pages:\n"
             f"      - url: {srv.url('/configured')}\n"
         )
-        outside = policy_monitor(
-            "team", "page", "add", "http://localhost:1/x", "--config", str(cfg)
+        code, _, err = pm(
+            capsys, "team", "page", "add", "http://localhost:1/x", "--config", str(cfg)
         )
-        assert outside.returncode == 2 and "not in the allowed_domains" in outside.stderr
-        added = policy_monitor("team", "page", "add", srv.url("/added"), "--config", str(cfg))
-        assert added.returncode == 0, added.stderr
+        assert code == 2 and "not in the allowed_domains" in err
+        code, out, err = pm(capsys, "team", "page", "add", srv.url("/added"), "--config", str(cfg))
+        assert code == 0 and "watching page" in out, err
         assert srv.hits["/added"] == 0
         check = policy_monitor("check", "--config", str(cfg), "--no-deliver")
     assert check.returncode == 0, check.stderr
@@ -99,7 +111,9 @@ def test_a_page_added_by_hand_is_crawled_by_the_next_check(tmp_path: Path) -> No
     db.dispose()
 
 
-def test_triage_commands_and_the_label_export(tmp_path: Path) -> None:
+def test_triage_commands_and_the_label_export(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     db_url = f"sqlite:///{tmp_path / 'pm.db'}"
     db = Database(db_url)
     with db.session() as s:
@@ -107,30 +121,29 @@ def test_triage_commands_and_the_label_export(tmp_path: Path) -> None:
                     "title": f"<script>p{n}</script>", "summary": "s", "significance": sig})
                for n, sig in enumerate((0.6, 0.2, 0.5))]  # fmt: skip
     db.dispose()
-    add = subprocess.run(
-        [sys.executable, "-m", "monitor", "team", "user", "add", "ann@example.org",
-         "--password-stdin", "--db", db_url],
-        input="a long enough password\n", capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert add.returncode == 0, add.stderr
-    assert policy_monitor("triage", "ack", str(ids[0]), "--by", "ann@example.org",
-                          "--db", db_url).returncode == 0  # fmt: skip
-    dismissed = policy_monitor("triage", "dismiss", str(ids[1]), "--reason", "boilerplate",
-                               "--by", "ann@example.org", "--db", db_url)  # fmt: skip
-    assert dismissed.returncode == 0, dismissed.stderr
-    assert policy_monitor("triage", "assign", str(ids[2]), "ann@example.org",
-                          "--db", db_url).returncode == 0  # fmt: skip
-    bad = policy_monitor("triage", "assign", str(ids[2]), "eve@example.org", "--db", db_url)
-    assert bad.returncode == 2 and "no team user" in bad.stderr
-    listed = policy_monitor("triage", "list", "--json", "--db", db_url)
-    rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    code, out, err = pm(capsys, "team", "user", "add", "ann@example.org", "--password-stdin",
+                        "--db", db_url)  # fmt: skip
+    assert code == 0 and "added ann@example.org" in out, err
+    db = Database(db_url)
+    with db.session() as s:
+        stored = s.scalar(select(TeamUser.password_hash))
+    db.dispose()
+    assert stored is not None and stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    by = ("--by", "ann@example.org", "--db", db_url)
+    assert pm(capsys, "triage", "ack", str(ids[0]), *by)[0] == 0
+    assert pm(capsys, "triage", "dismiss", str(ids[1]), "--reason", "boilerplate", *by)[0] == 0
+    assert pm(capsys, "triage", "assign", str(ids[2]), "ann@example.org", "--db", db_url)[0] == 0
+    code, _, err = pm(capsys, "triage", "assign", str(ids[2]), "eve@example.org", "--db", db_url)
+    assert code == 2 and "no team user" in err
+    _, listed, _ = pm(capsys, "triage", "list", "--json", "--db", db_url)
+    rows = [json.loads(line) for line in listed.splitlines()]
     assert [(r["event_id"], r["assigned_to"]) for r in rows] == [(ids[2], "ann@example.org")]
-    snoozed = policy_monitor("triage", "snooze", str(ids[2]), "2d", "--db", db_url)
-    assert snoozed.returncode == 0, snoozed.stderr
-    assert policy_monitor("triage", "list", "--db", db_url).stdout.strip() == "nothing to triage"
+    assert pm(capsys, "triage", "snooze", str(ids[2]), "2d", "--db", db_url)[0] == 0
+    assert pm(capsys, "triage", "list", "--db", db_url)[1].strip() == "nothing to triage"
     out = tmp_path / "labels.jsonl"
-    export = policy_monitor("triage", "export-labels", "-o", str(out), "--db", db_url)
-    assert export.returncode == 0 and "2 labelled examples" in export.stderr
+    code, _, err = pm(capsys, "triage", "export-labels", "-o", str(out), "--db", db_url)
+    assert code == 0 and "2 labelled examples" in err
     labels = [json.loads(line) for line in out.read_text().splitlines()]
     assert [(x["event_id"], x["label"], x["reason"]) for x in labels] == [
         (ids[0], "relevant", ""),

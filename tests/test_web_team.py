@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
@@ -41,6 +42,14 @@ def db(tmp_path: Path) -> Iterator[Database]:
     accounts.add_user(database, "ann@example.org", PASSWORD)
     yield database
     database.dispose()
+
+
+@pytest.fixture(autouse=True)
+def quick_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real argon2id with small parameters: the tests are about the rules, not the cost."""
+    hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(accounts, "_hasher", hasher)
+    monkeypatch.setattr(accounts, "_DUMMY_HASH", hasher.hash("dummy password"))
 
 
 def client_for(db: Database, **extra: object) -> TestClient:
