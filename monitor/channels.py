@@ -72,15 +72,9 @@ def deliver_configured(
         find = subscribers.recipients(db) if _uses_subscribers(config) else None
 
     rules = route_rules.routes_from(db, config.notify)  # the team's rules, after the config's
-    if rules and find is None and any("subscribers" in r.notify for _, r in rules):
-        find = subscribers.recipients(db) if "subscribers" in notifiers else None
 
     def router(kind: str, payload: dict[str, Any]) -> list[routing.Target]:
-        found = (
-            routing.targets(kind, payload, config.notify, subscribers=find)
-            if (config.notify.routes or not rules)
-            else []
-        )
+        found = routing.targets(kind, payload, config.notify, subscribers=find)
         seen = {(t.channel, t.recipient) for t in found}
         for t in route_rules.rule_targets(kind, payload, config.notify, rules, find):
             if (t.channel, t.recipient) not in seen:

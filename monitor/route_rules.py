@@ -46,6 +46,11 @@ def check_rule(route: RouteConfig, config: Config) -> None:
         if src != "*" and known and src not in known:
             raise RuleError(f"no source named {src!r} in the config")
     for name in route.notify:
+        if name == "subscribers" and not any(
+            "subscribers" in r.notify for r in config.notify.routes
+        ):
+            # the config check makes sure subscribers' mail can carry its signed links
+            raise RuleError("'subscribers' needs a route in the config file that names it first")
         problem = target_problem(name, config.notify)
         if problem:
             raise RuleError(f"cannot notify {name!r}: {problem}")

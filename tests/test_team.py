@@ -145,6 +145,8 @@ def test_routing_rules_are_checked_against_the_config(db: Database) -> None:
         route_rules.add_rule(db, cfg, notify=["slack:nope"])
     with pytest.raises(route_rules.RuleError, match=r"needs a notify\.email"):
         route_rules.add_rule(db, cfg, notify=["email"])
+    with pytest.raises(route_rules.RuleError, match="'subscribers' needs a route"):
+        route_rules.add_rule(db, cfg, notify=["subscribers"])
     with pytest.raises(route_rules.RuleError, match="unknown event kind"):
         route_rules.add_rule(db, cfg, notify=["slack:policy"], events=["page_exploded"])
     with pytest.raises(route_rules.RuleError, match="no source named"):

@@ -158,3 +158,27 @@ def test_triage_commands_and_the_label_export(
     assert (by_threshold[0.0]["alerts"], by_threshold[0.0]["precision"]) == (2, 0.5)
     assert (by_threshold[0.3]["alerts"], by_threshold[0.3]["precision"]) == (1, 1.0)
     assert by_threshold[0.3]["recall"] == 1.0 and by_threshold[0.7]["recall"] == 0.0
+
+
+def test_team_rules_add_to_the_default_console_route(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db_url = f"sqlite:///{tmp_path / 'pm.db'}"
+    db = Database(db_url)
+    with db.session() as s:
+        for kind in ("page_changed", "deadline_passed"):
+            emit(s, kind, f"{kind}:default", {"url": "https://x.example/", "title": kind})
+    db.dispose()
+    with SlackServer(token=TOKEN) as slack:
+        cfg = tmp_path / "monitor.yml"
+        cfg.write_text(
+            f"database: {db_url}\nnotify:\n"
+            f"  slack: {{token_env: TEAM_SLACK_TOKEN, base_url: '{slack.api_url}',"
+            " channels: {policy: '#policy'}}\n"
+        )
+        monkeypatch.setenv("TEAM_SLACK_TOKEN", TOKEN)
+        assert pm(capsys, "team", "rule", "add", "--notify", "slack:policy", "--event",
+                  "page_changed", "--config", str(cfg))[0] == 0  # fmt: skip
+        code, _, err = pm(capsys, "deliver", "--config", str(cfg))
+        assert code == 0 and "3 sent" in err, err  # both to the console, one to Slack
+        assert len(slack.messages("#policy")) == 1
