@@ -9,12 +9,13 @@ matcher evaluations. Assigning and snoozing leave the state as it is.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from monitor.db import Database
@@ -136,11 +137,28 @@ def _row(s: Session, event_id: int, now: datetime) -> Triage:
     return row
 
 
+def _apply(db: Database, event_id: int, now: datetime, change: Callable[[Triage], None]) -> None:
+    """Change an event's triage row in one transaction, made on first use.
+
+    Two people acting on a new event at once may both try to make its row; the one that
+    loses tries again and finds the row (nothing is lost, the later change wins).
+    """
+    for attempt in (1, 2):
+        try:
+            with db.session() as s:
+                change(_row(s, event_id, now))
+            return
+        except IntegrityError:
+            if attempt == 2:
+                raise
+
+
 def _decide(db: Database, event_id: int, state: str, by: str, reason: str, now: datetime) -> None:
-    with db.session() as s:
-        row = _row(s, event_id, now)
+    def change(row: Triage) -> None:
         row.state, row.decided_by, row.decided_at, row.reason = state, by.lower(), now, reason
         row.snoozed_until = None
+
+    _apply(db, event_id, now, change)
 
 
 def acknowledge(
@@ -162,30 +180,40 @@ def dismiss(
 
 def reopen(db: Database, event_id: int, *, now: datetime | None = None) -> None:
     """Put a decided event back in the queue (its label goes with the decision)."""
-    now = now or _now()
-    with db.session() as s:
-        row = _row(s, event_id, now)
+
+    def change(row: Triage) -> None:
         row.state, row.decided_by, row.decided_at, row.reason = "open", None, None, ""
+
+    _apply(db, event_id, now or _now(), change)
 
 
 def assign(db: Database, event_id: int, to: str | None, *, now: datetime | None = None) -> None:
     """Assign an event to a team user (``None`` clears the assignment)."""
-    now = now or _now()
     addr = to.strip().lower() if to else None
-    with db.session() as s:
-        if addr is not None and s.scalar(select(TeamUser.id).where(TeamUser.email == addr)) is None:
-            raise TriageError(f"no team user {addr}; add one with: policy-monitor team user add")
-        _row(s, event_id, now).assigned_to = addr
+    if addr is not None:
+        with db.session(readonly=True) as s:
+            if s.scalar(select(TeamUser.id).where(TeamUser.email == addr)) is None:
+                raise TriageError(
+                    f"no team user {addr}; add one with: policy-monitor team user add"
+                )
+
+    def change(row: Triage) -> None:
+        row.assigned_to = addr
+
+    _apply(db, event_id, now or _now(), change)
 
 
 def snooze(db: Database, event_id: int, until: datetime, *, now: datetime | None = None) -> None:
     """Hide an event from the queue until ``until`` (a time in the future)."""
     now = now or _now()
-    until = _aware(until) or until
-    if until <= now:
+    when = _aware(until) or until
+    if when <= now:
         raise TriageError("snooze until a time in the future")
-    with db.session() as s:
-        _row(s, event_id, now).snoozed_until = until
+
+    def change(row: Triage) -> None:
+        row.snoozed_until = when
+
+    _apply(db, event_id, now, change)
 
 
 _DURATION = re.compile(r"^(\d+)([mhdw])$")

@@ -214,3 +214,30 @@ def test_the_team_migration_goes_down_and_up(db: Database) -> None:
     assert not team & table_names(db.engine)
     upgrade(db.engine)
     assert team <= table_names(db.engine)
+
+
+def test_people_acting_on_a_new_event_at_once_lose_nothing(db: Database) -> None:
+    import threading
+
+    accounts.add_user(db, "ann@example.org", PASSWORD)
+    eid = event(db, 1)
+    barrier, errors = threading.Barrier(6), []
+
+    def act(n: int) -> None:
+        barrier.wait()
+        try:
+            if n % 2:
+                triage.assign(db, eid, "ann@example.org")
+            else:
+                triage.acknowledge(db, eid, f"p{n}@example.org")
+        except Exception as exc:  # collected: the assertion below names it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=act, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    got = triage.item(db, eid)
+    assert got.state == "acknowledged" and got.assigned_to == "ann@example.org"
