@@ -20,7 +20,7 @@ def citation(c: ChangeDetail, link: str) -> str:
     title = c.page_title or c.page_url
     return (
         f'Policy monitor, change {c.id} to "{title}" ({c.page_url}), detected '
-        f"{moment(c.detected_at)}; snapshot sha256 {c.after.content_hash[:16]}. {link}"
+        f"{moment(c.detected_at)}; snapshot SHA-256 {c.after.content_hash}. {link}"
     )
 
 

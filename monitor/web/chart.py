@@ -14,8 +14,8 @@ from markupsafe import Markup, escape
 
 from monitor.queries import FigurePoint
 
-WIDTH, HEIGHT = 640, 220
-LEFT, RIGHT, TOP, BOTTOM = 92, 24, 20, 46
+WIDTH, HEIGHT = 560, 240
+LEFT, RIGHT, TOP, BOTTOM = 84, 16, 30, 44
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,17 @@ def _when(at: datetime | None) -> str:
     return at.strftime("%-d %b %Y") if at else "first seen"
 
 
+def _distinct_times(readings: list[Reading], times: list[datetime | None]) -> list[Reading]:
+    """Readings on one day are told apart by their time of day."""
+    days = [t.date() if t else None for t in times]
+    if len(set(days)) == len(days):
+        return readings
+    return [
+        Reading(r.y, r.label, t.strftime("%-d %b %H:%M") if t else r.when)
+        for r, t in zip(readings, times, strict=True)
+    ]
+
+
 def _axis_label(kind: str, y: float) -> str:
     if kind == "funding":
         return _gbp(y)
@@ -90,6 +101,7 @@ def step_chart(kind: str, label: str, points: list[FigurePoint], chart_id: str) 
     readings = [r for p in points if (r := reading(kind, p)) is not None]
     if not readings:
         return None
+    readings = _distinct_times(readings, [p.at for p in points if reading(kind, p) is not None])
     lo, hi = min(r.y for r in readings), max(r.y for r in readings)
     if kind == "funding":
         lo = 0.0
@@ -137,7 +149,7 @@ def step_chart(kind: str, label: str, points: list[FigurePoint], chart_id: str) 
     for i, r in enumerate(readings):
         px, py = x(i), y(r.y)
         parts.append(f'<circle class="chart__dot" cx="{px:.1f}" cy="{py:.1f}" r="5"/>')
-        anchor = "start" if i == 0 and n > 1 else "end" if i == n - 1 and n > 1 else "middle"
+        anchor = "middle"
         parts.append(
             f'<text class="chart__value" x="{px:.1f}" y="{py - 10:.1f}" text-anchor="{anchor}">'
             f"{escape(r.label)}</text>"
