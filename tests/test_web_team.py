@@ -190,6 +190,8 @@ def test_confirm_a_suggested_status_with_its_evidence(client: TestClient, db: Da
         assert change is not None and change.event_id == eid and change.evidence_id is not None
         assert change.confirmed_by == "ann@example.org"
     assert triage.item(db, eid).state == "acknowledged"
+    after = client.get(f"/team/events/{eid}").text
+    assert "Confirmed in progress → achieved by ann@example.org" in after and "read it" in after
     bad = client.post(
         f"/team/events/{event(db, 'Plain')}/confirm",
         data={"csrf_token": token(client, "/team"), "status": "achieved"},

@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Route
 from monitor import accounts, triage
 from monitor.commitment_spec import STATUSES
 from monitor.db import Database
-from monitor.models import Event, Evidence
+from monitor.models import Commitment, Event, Evidence, StatusChange
 from monitor.tracking import TrackingError, confirm_status
 from monitor.web.render import render, web
 from monitor.web.security import SESSION_KEY
@@ -192,9 +192,19 @@ async def act(request: Request, user: str) -> Response:
     return back(request)
 
 
-def _evidence(db: Database, event_id: int) -> list[Evidence]:
+def _evidence(db: Database, event_id: int) -> dict[str, Any]:
+    """The evidence rows of an event, the status changes that cited it, the current status."""
     with db.session(readonly=True) as s:
-        return list(s.scalars(select(Evidence).where(Evidence.event_id == event_id)))
+        event = s.get(Event, event_id)
+        cid = (event.payload or {}).get("commitment_id") if event else None
+        commitment = s.get(Commitment, cid) if cid else None
+        return {
+            "evidence": list(s.scalars(select(Evidence).where(Evidence.event_id == event_id))),
+            "confirmed": list(
+                s.scalars(select(StatusChange).where(StatusChange.event_id == event_id))
+            ),
+            "status_now": commitment.status if commitment else None,
+        }
 
 
 @team_page
@@ -205,10 +215,10 @@ async def event_page(request: Request, user: str) -> Response:
     except triage.TriageError as exc:
         raise HTTPException(404, str(exc)) from exc
     payload = await run_in_threadpool(_payload, db, eid)
-    evidence = await run_in_threadpool(_evidence, db, eid)
+    found = await run_in_threadpool(_evidence, db, eid)
     href = item.url if item.url.startswith(("https://", "http://")) else None
     return page(
-        request, "event.html", item=item, payload=payload, evidence=evidence, href=href,
+        request, "event.html", item=item, payload=payload, href=href, **found,
         statuses=STATUSES, snoozes=SNOOZES,
     )  # fmt: skip
 
