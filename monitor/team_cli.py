@@ -318,6 +318,18 @@ def triage_dismiss(
     click.echo(f"{len(event_ids)} marked not relevant")
 
 
+@triage_group.command("reopen")
+@click.argument("event_ids", nargs=-1, type=int)
+@_config
+@_db
+def triage_reopen(event_ids: tuple[int, ...], config_path: str | None, db_url: str | None) -> None:
+    """Put decided events back in the queue (their labels are withdrawn)."""
+    with _open(config_path, db_url) as (_, db):
+        for eid in _event_ids(event_ids):
+            triage.reopen(db, eid)
+    click.echo(f"{len(event_ids)} reopened")
+
+
 @triage_group.command("assign")
 @click.argument("event_id", type=int)
 @click.argument("email", required=False)

@@ -145,6 +145,7 @@ def test_triage_commands_and_the_label_export(
     code, _, err = pm(capsys, "triage", "export-labels", "-o", str(out), "--db", db_url)
     assert code == 0 and "2 labelled examples" in err
     labels = [json.loads(line) for line in out.read_text().splitlines()]
+    assert pm(capsys, "triage", "reopen", str(ids[2]), "--db", db_url)[0] == 0
     assert [(x["event_id"], x["label"], x["reason"]) for x in labels] == [
         (ids[0], "relevant", ""),
         (ids[1], "not_relevant", "boilerplate"),
