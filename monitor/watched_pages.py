@@ -12,6 +12,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from monitor import watchlist
 from monitor.config import Config, SourceConfig
@@ -76,16 +77,22 @@ def add_page(
     if len(url) > 2000:
         raise PageError("a page URL is at most 2000 characters")
     cfg = source_for(config, url, source)
-    with db.session() as s:
-        src = s.scalar(select(Source).where(Source.name == cfg.name))
-        if src is None:
-            watchlist.sync_source(s, cfg)
-            src = s.scalar(select(Source).where(Source.name == cfg.name))
-        assert src is not None
-        (page,) = watchlist.ensure_pages(s, src, [url])
-        if title.strip():
-            page.title = title.strip()[:500]
-        return _row(page, cfg.name, _configured(config))
+    for attempt in (1, 2):  # two people adding the same URL at once: the second finds it
+        try:
+            with db.session() as s:
+                src = s.scalar(select(Source).where(Source.name == cfg.name))
+                if src is None:
+                    watchlist.sync_source(s, cfg)
+                    src = s.scalar(select(Source).where(Source.name == cfg.name))
+                assert src is not None
+                (page,) = watchlist.ensure_pages(s, src, [url])
+                if title.strip():
+                    page.title = title.strip()[:500]
+                return _row(page, cfg.name, _configured(config))
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def remove_page(db: Database, config: Config, page_id: int) -> str:

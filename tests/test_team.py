@@ -241,3 +241,24 @@ def test_people_acting_on_a_new_event_at_once_lose_nothing(db: Database) -> None
     assert errors == []
     got = triage.item(db, eid)
     assert got.state == "acknowledged" and got.assigned_to == "ann@example.org"
+
+
+def test_people_adding_the_same_page_at_once_get_one_page(db: Database) -> None:
+    import threading
+
+    cfg, url = config(), "https://www.england.nhs.uk/same"
+    barrier, errors, ids = threading.Barrier(6), [], []
+
+    def add() -> None:
+        barrier.wait()
+        try:
+            ids.append(watched_pages.add_page(db, cfg, url).id)
+        except Exception as exc:  # collected: the assertion below names it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=add) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(set(ids)) == 1
