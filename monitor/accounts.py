@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 
 from monitor.db import Database
 from monitor.errors import MonitorError
@@ -60,10 +61,13 @@ def add_user(db: Database, email: str, password: str | None) -> str:
     """Add a team user; ``password=None`` makes an SSO-only user. Returns the address."""
     addr = _email(email)
     hashed = hash_password(password) if password is not None else None
-    with db.session() as s:
-        if s.scalar(select(TeamUser).where(TeamUser.email == addr)) is not None:
-            raise AccountError(f"{addr} is a team user already")
-        s.add(TeamUser(email=addr, password_hash=hashed, active=True))
+    try:
+        with db.session() as s:
+            if s.scalar(select(TeamUser).where(TeamUser.email == addr)) is not None:
+                raise AccountError(f"{addr} is a team user already")
+            s.add(TeamUser(email=addr, password_hash=hashed, active=True))
+    except IntegrityError as exc:  # added by someone else at the same moment
+        raise AccountError(f"{addr} is a team user already") from exc
     return addr
 
 
