@@ -66,7 +66,7 @@ def team_page(handler: Callable[[Request, str], Awaitable[Response]]) -> Handler
     async def wrapped(request: Request) -> Response:
         user = await current_user(request)
         if user is None:
-            if request.method == "GET":
+            if request.method in ("GET", "HEAD"):
                 target = quote(request.url.path, safe="/")
                 return RedirectResponse(f"/team/login?next={target}", status_code=303)
             raise HTTPException(403, "Sign in to the team view first.")
