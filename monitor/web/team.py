@@ -39,8 +39,13 @@ def sso_policy(request: Request) -> accounts.SsoPolicy:
     extra = web(request).settings.extra
     header = extra.get("team_sso_header") or os.environ.get("POLICY_MONITOR_SSO_HEADER", "")
     proxies = extra.get("team_sso_proxies") or os.environ.get("POLICY_MONITOR_SSO_PROXIES", "")
-    listed = proxies.split(",") if isinstance(proxies, str) else list(proxies)  # type: ignore[call-overload]
-    return accounts.SsoPolicy.of(str(header), [str(p) for p in listed])
+    if isinstance(proxies, str):
+        listed = proxies.split(",")
+    elif isinstance(proxies, list | tuple | set | frozenset):
+        listed = [str(p) for p in proxies]
+    else:
+        listed = []
+    return accounts.SsoPolicy.of(str(header), listed)
 
 
 def client_address(request: Request) -> str:
@@ -77,7 +82,9 @@ def team_page(handler: Callable[[Request, str], Awaitable[Response]]) -> Handler
 
 
 def flash(request: Request, text: str, kind: str = "success") -> None:
-    request.session["flash"] = {"text": text, "kind": kind}
+    # kept in the session cookie until the next page: short, so the cookie stays small
+    short = text if len(text) <= 300 else text[:299] + "…"
+    request.session["flash"] = {"text": short, "kind": kind}
 
 
 def page(request: Request, template: str, status_code: int = 200, **values: Any) -> Response:
