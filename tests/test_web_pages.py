@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
+import feedparser
 import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
@@ -158,6 +159,10 @@ def test_commitment_feed_is_atom(web: TestClient) -> None:
     assert "Funding raised by £39 million" in (entries[0].findtext("a:title", "", ns))
     link = entries[0].find("a:link", ns)
     assert link is not None and re.search(r"/changes/\d+$", link.get("href", ""))
+    parsed = feedparser.parse(res.content)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    assert parsed.feed.title.startswith("Policy monitor: £261m")
+    assert parsed.entries[0].link.startswith("http://127.0.0.1:8000/changes/")
 
 
 def test_change_page_diff_is_escaped_words(web: TestClient, demo_db: Database) -> None:
@@ -245,3 +250,65 @@ def test_docs_screenshots_exist() -> None:
     for name in ("index", "commitment", "change"):
         for width in ("desktop", "phone"):
             assert (docs / "img" / f"web-{name}-{width}.png").is_file()
+
+
+# -- the chart -------------------------------------------------------------------------------
+
+
+def _points(*values: dict[str, Any]) -> list[queries.FigurePoint]:
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    return [queries.FigurePoint(start + timedelta(days=400 * i), v) for i, v in enumerate(values)]
+
+
+def test_chart_draws_each_kind_with_readable_labels() -> None:
+    from monitor.web.chart import step_chart
+
+    funding = step_chart("funding", "<crisis> money", _points(
+        {"amount_gbp": 261e6}, {"amount_gbp": 300e6}, {"amount_gbp": 1.2e9}), "c1")  # fmt: skip
+    assert funding is not None
+    root = ElementTree.fromstring(str(funding))
+    desc = root.findtext("{http://www.w3.org/2000/svg}desc") or ""
+    assert "£261m" in desc and "£300m" in desc and "£1.2bn" in desc
+    assert "&lt;crisis&gt;" in str(funding) and "style" not in str(funding)
+    assert root.get("role") == "img" and root.get("aria-labelledby") == "c1-t c1-d"
+    deadline = step_chart(
+        "deadline", "111", _points({"end": "2024-03-31"}, {"end": "2025-03-31"}), "c2"
+    )
+    assert (
+        deadline is not None and "Mar 2025" in str(deadline) and "by 31 Mar 2024" in str(deadline)
+    )
+    target = step_chart(
+        "target", "beds", _points({"value": 370, "unit": "beds"}, {"value": 400}), "c3"
+    )
+    assert target is not None and "370 beds" in str(target)
+    assert step_chart("funding", "none", _points({"amount_gbp": None}), "c4") is None
+
+
+def test_recent_changes_page_lists_and_pages_back(web: TestClient, demo_db: Database) -> None:
+    from monitor.web import changes
+
+    html = web.get("/changes").text
+    ids = [int(i) for i in re.findall(r'href="/changes/(\d+)"', html)]
+    assert ids == sorted(ids, reverse=True) and len(ids) == 3
+    assert "Funding raised by £39 million" in html and "Older changes" not in html
+    old, changes.PAGE_SIZE = changes.PAGE_SIZE, 1
+    try:
+        first = web.get("/changes").text
+        older = re.search(r'href="/changes\?before=(\d+)"', first)
+        assert older, first
+        second = web.get(f"/changes?before={older.group(1)}").text
+        assert re.findall(r'href="/changes/(\d+)"', second) == [str(ids[1])]
+    finally:
+        changes.PAGE_SIZE = old
+
+
+def test_change_page_shows_the_publishers_new_change_note(
+    web: TestClient, demo_db: Database
+) -> None:
+    cid = _change_id(demo_db, SLIPPED)
+    html = web.get(f"/changes/{cid}").text
+    notes = html.split("The publisher’s change note")[1].split("</section>")[0]
+    assert "Updated the date by which NHS 111" in notes
+    assert "First published." not in notes  # it was there before: not part of this change

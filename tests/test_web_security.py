@@ -155,6 +155,7 @@ def test_server_error_shows_no_trace(client: TestClient) -> None:
     assert res.status_code == 500
     assert "Something went wrong" in res.text
     assert "passwd" not in res.text and "Traceback" not in res.text
+    assert "unsafe-inline" not in res.headers["content-security-policy"]
 
 
 def test_page_text_is_escaped(client: TestClient) -> None:

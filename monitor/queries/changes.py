@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +32,7 @@ class SnapshotView:
     text_hash: str
     text: str
     url: str | None
+    change_notes: list[dict[str, Any]] = field(default_factory=list)  # the publisher's own
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ def _snapshot(row: Snapshot | None) -> SnapshotView | None:
         row.text_hash,
         row.text,
         row.final_url,
+        [n for n in (row.meta or {}).get("change_notes") or [] if isinstance(n, dict)],
     )
 
 

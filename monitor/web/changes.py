@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -22,6 +24,12 @@ def citation(c: ChangeDetail, link: str) -> str:
         f'Policy monitor, change {c.id} to "{title}" ({c.page_url}), detected '
         f"{moment(c.detected_at)}; snapshot SHA-256 {c.after.content_hash}. {link}"
     )
+
+
+def new_notes(c: ChangeDetail) -> list[dict[str, Any]]:
+    """The publisher's change notes that the later snapshot has and the earlier did not."""
+    seen = {(n.get("at"), n.get("note")) for n in (c.before.change_notes if c.before else [])}
+    return [n for n in c.after.change_notes if (n.get("at"), n.get("note")) not in seen]
 
 
 def reasons(c: ChangeDetail) -> list[str]:
@@ -54,10 +62,28 @@ async def change(request: Request) -> Response:
             "passages": passages(detail.diff),
             "whole": whole,
             "reasons": reasons(detail),
+            "notes": new_notes(detail),
             "permalink": link,
             "citation": citation(detail, link),
         },
     )
 
 
-routes: list[BaseRoute] = [Route("/changes/{change_id:int}", change, name="change")]
+PAGE_SIZE = 25
+
+
+async def recent(request: Request) -> Response:
+    """Meaningful changes, newest first, a page at a time."""
+    raw = request.query_params.get("before", "")
+    before = int(raw) if raw.isdigit() else None
+    rows = await run_in_threadpool(
+        lambda: queries.changes(web(request).db, limit=PAGE_SIZE + 1, before_id=before)
+    )
+    older = rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None
+    return render(request, "changes.html", {"rows": rows[:PAGE_SIZE], "older": older})
+
+
+routes: list[BaseRoute] = [
+    Route("/changes", recent, name="changes"),
+    Route("/changes/{change_id:int}", change, name="change"),
+]

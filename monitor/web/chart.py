@@ -8,14 +8,14 @@ the changes we see are often minutes or years apart; the table beside it gives e
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from markupsafe import Markup, escape
 
 from monitor.queries import FigurePoint
 
 WIDTH, HEIGHT = 560, 240
-LEFT, RIGHT, TOP, BOTTOM = 84, 16, 30, 44
+LEFT, RIGHT, TOP, BOTTOM = 112, 16, 30, 44
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,9 @@ def _axis_label(kind: str, y: float) -> str:
     if kind == "funding":
         return _gbp(y)
     if kind == "deadline":
-        return f"{y:.4g}" if y != int(y) else str(int(y))
+        year = int(y)
+        day = min(int((y - year) * 366), 364)
+        return (date(year, 1, 1) + timedelta(days=day)).strftime("%b %Y")
     return f"{y:,.4g}"
 
 

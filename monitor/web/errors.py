@@ -10,6 +10,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Scope
 
+from monitor.web.security import CSP
+
 log = logging.getLogger(__name__)
 
 TITLES = {
@@ -65,7 +67,13 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("error serving %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(request.scope, 500, "The error has been logged. Please try again later.")
+    response = error_response(
+        request.scope, 500, "The error has been logged. Please try again later."
+    )
+    # this answer leaves by the outermost middleware, past the one that adds these headers
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 HANDLERS: dict[Any, Any] = {HTTPException: http_error, 500: server_error}

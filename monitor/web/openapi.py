@@ -72,7 +72,7 @@ SCHEMAS: dict[str, Any] = {
     }),
     "Snapshot": _obj({
         "id": INT, "fetched_at": TIME_N, "http_status": INT, "content_hash": STR,
-        "text_hash": STR, "text": STR, "url": STR_N,
+        "text_hash": STR, "text": STR, "url": STR_N, "change_notes": _list(ANY_OBJ),
     }, optional=("text",)),
     "Event": _obj({
         "id": INT, "kind": STR, "created_at": TIME_N, "page_id": INT_N, "change_id": INT_N,
