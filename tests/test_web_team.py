@@ -108,7 +108,9 @@ def test_sign_in_sets_a_secure_cookie_and_sign_out_ends_it(client: TestClient) -
     assert res.status_code == 303 and res.headers["location"] == "/team"  # no open redirect
     cookie = res.headers["set-cookie"].lower()
     assert "; secure" in cookie and "httponly" in cookie and "samesite=lax" in cookie
-    assert "ann@example.org" in client.get("/team").text
+    signed_in = client.get("/team")
+    assert "ann@example.org" in signed_in.text
+    assert signed_in.headers["cache-control"] == "no-store"  # never kept by a shared cache
     client.post("/team/logout", data={"csrf_token": token(client, "/team")})
     assert client.get("/team", follow_redirects=False).status_code == 303
 

@@ -30,6 +30,7 @@ from monitor.web.security import SESSION_KEY
 
 USER_KEY = "team_user"
 Handler = Callable[[Request], Awaitable[Response]]
+PRIVATE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}  # the team's own pages
 SNOOZES = {"1d": "a day", "3d": "three days", "1w": "a week", "2w": "two weeks"}
 
 
@@ -95,6 +96,7 @@ def page(request: Request, template: str, status_code: int = 200, **values: Any)
         f"team/{template}",
         {"user": user, "notice": notice, **values},
         status_code=status_code,
+        headers=PRIVATE,
     )
 
 
