@@ -177,6 +177,7 @@ def test_manage_lists_and_stops_one(web: TestClient, seeded: Database) -> None:
     link = f"/subscriptions/manage?token={Tokens(SECRET).manage_token(subscriber)}"
     page = web.get(link)
     assert "Alerts sent to m@example.org" in page.text
+    assert page.headers["cache-control"] == "no-store"  # it shows an address
     assert "£261m for community crisis teams" in page.text and "Stop all alerts" in page.text
     done = web.post(link, data={"stop": str(ids[0]), "csrf_token": csrf(page.text)})
     assert "Stopped 1 alert" in done.text

@@ -163,12 +163,12 @@ async def confirm(request: Request) -> Response:
             raise HTTPException(400, f"{str(exc).capitalize()}.") from exc
         done = True
     manage = _links(ctx).manage_url(view.subscriber_id)
-    return render(
+    return _private(render(
         request,
         "confirm.html",
         {"view": view, "title": title, "frequency": frequency, "token": token, "done": done,
          "manage_url": manage},
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 async def manage(request: Request) -> Response:
@@ -201,9 +201,8 @@ async def manage(request: Request) -> Response:
         _titles, ctx, [f.value for f in mine if f.follow_kind == "commitment"]
     )
     rows = [(f, _follows(f.follow_kind, f.value, titles)) for f in mine]
-    return render(
-        request, "manage.html", {"email": email, "rows": rows, "token": token, "stopped": stopped}
-    )
+    context = {"email": email, "rows": rows, "token": token, "stopped": stopped}
+    return _private(render(request, "manage.html", context))
 
 
 def _titles(ctx: WebContext, ids: list[str]) -> dict[str, str]:
@@ -223,14 +222,23 @@ async def unsubscribe(request: Request) -> Response:
     except BadToken as exc:
         raise HTTPException(400, f"{str(exc).capitalize()}.") from exc
     if request.method == "GET":
-        return render(
-            request, "unsubscribe.html", {"token": token, "count": len(ids), "done": False}
-        )
+        context = {"token": token, "count": len(ids), "done": False}
+        return _private(render(request, "unsubscribe.html", context))
     form = await request.form()
     await run_in_threadpool(subscription.unsubscribe, ctx.db, token, _tokens(ctx))
     if form.get("List-Unsubscribe") == "One-Click":  # RFC 8058: a mail client, not a person
         return PlainTextResponse("Unsubscribed.")
-    return render(request, "unsubscribe.html", {"token": token, "count": len(ids), "done": True})
+    context = {"token": token, "count": len(ids), "done": True}
+    return _private(render(request, "unsubscribe.html", context))
+
+
+PRIVATE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
+
+
+def _private(response: Response) -> Response:
+    """Pages reached by a personal link (they show an address) are never cached or indexed."""
+    response.headers.update(PRIVATE)
+    return response
 
 
 routes: list[BaseRoute] = [
