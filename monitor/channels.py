@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.console import Console
 
-from monitor import routing, subscribers
+from monitor import route_rules, routing, subscribers
 from monitor.config import Config
 from monitor.db import Database
 from monitor.delivery import DeliveryReport, Links, deliver
@@ -71,10 +71,16 @@ def deliver_configured(
         notifiers["subscribers"] = subscribers.SubscriberEmail(db, email, links)
         find = subscribers.recipients(db) if _uses_subscribers(config) else None
 
+    rules = route_rules.routes_from(db, config.notify)  # the team's rules, after the config's
+
     def router(kind: str, payload: dict[str, Any]) -> list[routing.Target]:
         found = routing.targets(kind, payload, config.notify, subscribers=find)
+        seen = {(t.channel, t.recipient) for t in found}
+        for t in route_rules.rule_targets(kind, payload, config.notify, rules, find):
+            if (t.channel, t.recipient) not in seen:
+                seen.add((t.channel, t.recipient))
+                found.append(t)
         if "subscribers" in notifiers:
-            seen = {(t.channel, t.recipient) for t in found}
             extra = subscribers.withdrawal_targets(db, kind, payload)
             found += [t for t in extra if (t.channel, t.recipient) not in seen]
         return found

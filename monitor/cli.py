@@ -48,6 +48,8 @@ COMMANDS = {
     "events": ("monitor.events_cli", "events_command"),
     "serve": ("monitor.serve_cli", "serve_command"),
     "subscriptions": ("monitor.subscription_cli", "subscriptions_group"),
+    "team": ("monitor.team_cli", "team_group"),
+    "triage": ("monitor.team_cli", "triage_group"),
 }
 
 

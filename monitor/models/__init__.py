@@ -12,6 +12,7 @@ from monitor.models.core import Blob, ChangeRecord, Event, Snapshot, Source, Wat
 from monitor.models.delivery import Delivery, StagedEvent, ThreadRef
 from monitor.models.source_state import PollState
 from monitor.models.subscription import DigestSend, SignupAttempt, Subscriber, Subscription
+from monitor.models.team import LoginAttempt, RouteRule, TeamUser, Triage
 
 __all__ = [
     "Blob",
@@ -24,7 +25,9 @@ __all__ = [
     "Evidence",
     "KeyFigure",
     "KeyFigureHistory",
+    "LoginAttempt",
     "PollState",
+    "RouteRule",
     "SignupAttempt",
     "Snapshot",
     "Source",
@@ -32,6 +35,8 @@ __all__ = [
     "StatusChange",
     "Subscriber",
     "Subscription",
+    "TeamUser",
     "ThreadRef",
+    "Triage",
     "WatchedPage",
 ]

@@ -24,12 +24,12 @@ from starlette.staticfiles import StaticFiles
 from monitor.config import Config
 from monitor.db import Database
 from monitor.errors import ConfigError
-from monitor.web import api, changes, errors, follow, pages
+from monitor.web import api, changes, errors, follow, pages, team
 from monitor.web.render import STATIC, WebContext, make_templates
 from monitor.web.security import CSRFMiddleware, SecurityHeadersMiddleware
 
 # The feature modules; each has ``routes: list[BaseRoute]``.
-ROUTE_MODULES: list[ModuleType] = [pages, changes, follow, api]
+ROUTE_MODULES: list[ModuleType] = [pages, changes, follow, api, team]
 
 SESSION_COOKIE = "pm_session"
 SESSION_MAX_AGE_S = 14 * 24 * 3600
