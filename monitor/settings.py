@@ -41,7 +41,7 @@ CONFIRM_TOKEN_MAX_AGE_S = 48 * 3600  # a confirmation link expires after this
 
 # -- the daemon (``policy-monitor run``) -----------------------------------------------------
 DISCOVERY_EVERY_S = 300.0  # feeds and searches are polled this often: the alert latency bound
-DELIVER_EVERY_S = 30.0  # retries fall due between cycles; a cycle that wrote events delivers at once
+DELIVER_EVERY_S = 30.0  # for retries; a cycle that wrote events delivers at once
 CRAWL_JITTER_S = 60.0  # re-crawls spread by up to this (at most a tenth of their interval)
 DEADLINES_AT = "07:00"  # Europe/London: deadline checks once a day, before the working day
 LOCK_CHECK_S = 30.0  # how often the daemon checks it still holds the scheduler lock
