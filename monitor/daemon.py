@@ -27,7 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor import settings
 from monitor.config import Config, ScheduleConfig
-from monitor.jobs import Context, Drains, Executor, Summary, Work
+from monitor.jobs import Context, Drains, Executor, Summary, Work, publish_leftovers
 from monitor.runlock import RunLock
 from monitor.schedule import TIMEZONE
 
@@ -145,6 +145,7 @@ class Daemon:
     finished: dict[str, tuple[datetime, Summary]] = field(default_factory=dict)
     fired: dict[str, datetime] = field(default_factory=dict)
     lost_lock: bool = False
+    recover: bool = False  # publish drafts a killed cycle left, before the first job
     say: Callable[[str], None] = log.info  # start-up and stop messages
     _scheduler: Any = None
     _stopped: asyncio.Event | None = None
@@ -249,6 +250,8 @@ class Daemon:
                               id="lock", jobstore="local")  # fmt: skip
             self.started_at = datetime.now(UTC)
             self._say_started(changes)
+            if self.recover:
+                await self._recover()
             scheduler.resume()
             await stopped.wait()
         finally:
@@ -262,6 +265,12 @@ class Daemon:
                 await self.executor.drain()
             _running.remove(self)
         return changes
+
+    async def _recover(self) -> None:
+        events = await asyncio.to_thread(publish_leftovers, self.ctx.db)
+        if events:
+            self.say(f"published {len(events)} events an interrupted cycle left behind")
+            await self.submit(Work("deliver"))
 
     def _say_started(self, changes: dict[str, str]) -> None:
         now = datetime.now(UTC)

@@ -108,6 +108,8 @@ def run_command(
             _say(report_line(work, summary, seconds))
 
         daemon.executor = executor_for(db, ctx, on_done=done)
+        # work that runs here means no cycle of ours runs elsewhere: drafts left are orphans
+        daemon.recover = isinstance(daemon.executor, InProcess)
         ctx.follow_up = daemon.submit
         await daemon.run()
 
