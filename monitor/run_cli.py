@@ -111,6 +111,8 @@ def run_command(
         # work that runs here means no cycle of ours runs elsewhere: drafts left are orphans
         daemon.recover = isinstance(daemon.executor, InProcess)
         ctx.follow_up = daemon.submit
+        # Services that share this loop (an HTTP health endpoint) start here and read
+        # daemon.alive(), daemon.next_runs() and daemon.last_poll().
         await daemon.run()
 
     try:
