@@ -105,7 +105,8 @@ def run_command(
 
         def done(work: Work, summary: Summary, seconds: float) -> None:
             daemon.record(work, summary, seconds)
-            _say(report_line(work, summary, seconds))
+            if work.kind != "deliver" or any(summary.values()):  # idle deliveries stay quiet
+                _say(report_line(work, summary, seconds))
 
         daemon.executor = executor_for(db, ctx, on_done=done)
         # work that runs here means no cycle of ours runs elsewhere: drafts left are orphans
