@@ -177,3 +177,15 @@ def test_first_run_does_not_replay_old_deadlines(tmp_path: Any) -> None:
     assert replay > 5
     assert asyncio.run(run("2014-01-01"))["events"] == 0  # each deadline once
     ctx.db.dispose()
+
+
+def test_digest_work_runs_the_digest_job(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitor.config import EmailConfig, NotifyConfig
+
+    monkeypatch.setenv("POLICY_MONITOR_SECRET", "a-test-secret-of-enough-length")
+    ctx = _context(tmp_path)
+    ctx.config = Config(notify=NotifyConfig(email=EmailConfig(smtp_host="127.0.0.1", smtp_port=9)))
+    got = asyncio.run(jobs.perform(Work("digest", period="weekly"), ctx))
+    assert got["sent"] == got["already"] == got["empty"] == 0  # nobody follows anything yet
+    assert got["period"]  # the label of the latest weekly period, e.g. "2026-11-28"
+    ctx.db.dispose()
