@@ -165,6 +165,7 @@ def main() -> int:
         proc = subprocess.Popen(cmd, stderr=log, env={**os.environ, "LATENCY_TOKEN": TOKEN})
         try:
             _wait_baseline(work / "run.log")
+            rss_start = _rss_mb(proc.pid)
             latencies: list[float] = []
             tags: list[str] = []
             for n in range(args.changes):
@@ -179,6 +180,9 @@ def main() -> int:
                 latencies.append(got - changed_at)
                 print(f"change {n + 1:2d} {path} -> £{tag}m: {got - changed_at:5.2f} s", flush=True)
             time.sleep(poll + 5)  # a late duplicate would arrive by now
+            rss_end = _rss_mb(proc.pid)
+            ran = (work / "run.log").read_text()
+            polls, crawls = ran.count(" done discover:site "), ran.count(" done crawl:site ")
         finally:
             proc.terminate()
             rc = proc.wait(30)
@@ -191,9 +195,19 @@ def main() -> int:
     print(f"latency change -> Slack: median {statistics.median(latencies):.2f} s, "
           f"worst {max(latencies):.2f} s, bound {poll + 5:g} s")  # fmt: skip
     print(f"Slack messages per change: {counts} ({len(slack.arrived)} messages in all)")
+    print(f"the daemon ran {polls} polls and {crawls} re-crawls; resident memory "
+          f"{rss_start:.0f} MB after the first crawl, {rss_end:.0f} MB at the end")  # fmt: skip
     print(f"daemon exit status after SIGTERM: {rc}")
     ok = max(latencies) <= poll + 5 and counts == [1] and rc == 0
     return 0 if ok else 1
+
+
+def _rss_mb(pid: int) -> float:
+    """Resident memory of a process (Linux), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def _new_figure(text: str) -> str | None:

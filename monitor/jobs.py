@@ -194,13 +194,14 @@ def _own_schedule(config: Config, source: str | None) -> set[str]:
 
 
 async def _crawl(work: Work, ctx: Context) -> Summary:
+    # plan_targets registers the configured pages first: a page's own job may run first
+    planned = plan_targets(ctx.db, ctx.config, None, work.source)
     if work.urls:
-        targets = _targets_for_urls(ctx, work.urls)
+        wanted = set(work.urls)
+        targets = [t for t in planned if t.url in wanted]
     else:  # the source's pages, but those with a schedule of their own
         own = _own_schedule(ctx.config, work.source)
-        targets = [
-            t for t in plan_targets(ctx.db, ctx.config, None, work.source) if t.url not in own
-        ]
+        targets = [t for t in planned if t.url not in own]
     report = await _cycle(ctx, targets)
     if report.events:
         await _then_deliver(ctx)
