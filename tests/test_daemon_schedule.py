@@ -22,7 +22,7 @@ from monitor.config import (
     SourceConfig,
 )
 from monitor.crawl import Stop
-from monitor.daemon import JOBSTORE_TABLE, Daemon, RunOptions, plan
+from monitor.daemon import JOBSTORE_TABLE, LOST_LOCK, Daemon, RunOptions, plan
 from monitor.db import Database
 from monitor.jobs import Context, Work, _own_schedule
 from monitor.runlock import RunLock
@@ -153,4 +153,17 @@ def test_jobs_persist_and_misfires_coalesce(db_url: str) -> None:
     assert deadlines.args[0]["since"] == first_since  # the first run's date, kept for good
     assert deadlines.name == "daily 06:00 Europe/London"
     store.shutdown()
+    db.dispose()
+
+
+def test_a_lost_lock_stops_the_daemon(tmp_path: Any) -> None:
+    class CutLock(RunLock):
+        def healthy(self) -> bool:
+            return False
+
+    db = Database(f"sqlite:///{tmp_path / 'lock.db'}")
+    ctx = Context(db=db, config=_config(), fetch=_no_fetch, stop=Stop())
+    daemon = Daemon(ctx, CutLock(what="test"), RunOptions(), executor=Recorder())
+    daemon.check_lock()
+    assert ctx.stop.reason == LOST_LOCK and daemon.lost_lock and not daemon.alive()
     db.dispose()
