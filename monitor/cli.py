@@ -38,14 +38,15 @@ Exit codes:
 
 COMMANDS = {
     "check": ("monitor.check", "check_command"),
-    "compare": ("monitor.compare", "compare_command"),
     "commitments": ("monitor.commitment_cli", "commitments_group"),
+    "compare": ("monitor.compare", "compare_command"),
     "db": ("monitor.db_cli", "db_group"),
     "deliver": ("monitor.deliver_cli", "deliver_command"),
     "deliveries": ("monitor.deliver_cli", "deliveries_command"),
     "demo": ("monitor.demo", "demo_command"),
     "digest": ("monitor.digest_job", "digest_command"),
     "events": ("monitor.events_cli", "events_command"),
+    "run": ("monitor.run_cli", "run_command"),
     "serve": ("monitor.serve_cli", "serve_command"),
     "subscriptions": ("monitor.subscription_cli", "subscriptions_group"),
     "team": ("monitor.team_cli", "team_group"),
