@@ -43,3 +43,7 @@ CONFIRM_TOKEN_MAX_AGE_S = 48 * 3600  # a confirmation link expires after this
 DATABASE_ENV = "POLICY_MONITOR_DATABASE_URL"
 DATABASE_URL = "sqlite:///policy-monitor.db"  # the embedded default, in the working folder
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # a second writer waits this long instead of failing at once
+
+# -- operations -------------------------------------------------------------------------------
+HEALTH_MAX_POLL_AGE_S = 6 * 3600.0  # /healthz fails when no page was fetched well for this long
+OPS_LISTEN = "127.0.0.1:9108"  # /metrics and /healthz of `run --listen` (9108: unclaimed)

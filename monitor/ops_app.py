@@ -1,0 +1,95 @@
+"""The operations endpoints: ``/metrics`` (Prometheus text) and ``/healthz`` (JSON, 200 or 503).
+
+:func:`make_app` builds the ASGI app for one database; :func:`serve` runs it with uvicorn
+inside an asyncio loop that is already running (the daemon's), and returns when told to stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from monitor import health, metrics, settings
+from monitor.db import Database
+from monitor.errors import ConfigError
+
+
+def make_app(
+    db: Database,
+    *,
+    scheduler: health.SchedulerProbe | None = None,
+    max_poll_age_s: float | None = settings.HEALTH_MAX_POLL_AGE_S,
+) -> Starlette:
+    """``/metrics`` and ``/healthz`` for ``db``; ``scheduler`` says whether ours is running."""
+    registry = metrics.registry_for(db)
+
+    async def metrics_endpoint(_: Request) -> Response:
+        body = await asyncio.to_thread(generate_latest, registry)  # a database read
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+    async def healthz(_: Request) -> Response:
+        answer = await asyncio.to_thread(
+            health.check, db, scheduler=scheduler, max_poll_age_s=max_poll_age_s
+        )
+        return JSONResponse(answer.to_json(), status_code=200 if answer.ok else 503)
+
+    return Starlette(
+        routes=[
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ]
+    )
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` (or ``:PORT``, meaning 127.0.0.1) into a pair; a clear error if not."""
+    host, sep, port = value.strip().rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(f"--listen {value!r}: expected HOST:PORT, for example 127.0.0.1:9108")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+async def serve(
+    app: Starlette,
+    host: str,
+    port: int,
+    *,
+    started: Callable[[int], Awaitable[None] | None] | None = None,
+) -> None:
+    """Serve ``app`` in the running loop until cancelled; ``started(port)`` once it listens.
+
+    Cancel the task to stop: uvicorn is told to exit and its sockets are closed before the
+    cancellation goes on. Signals stay with the caller (uvicorn installs no handlers here).
+    """
+    import uvicorn
+
+    config = uvicorn.Config(
+        app, host=host, port=port, log_config=None, access_log=False, lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+    task = asyncio.ensure_future(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                with contextlib.suppress(SystemExit):  # uvicorn exits when it cannot bind
+                    task.result()
+                raise ConfigError(f"cannot listen on {host}:{port} (in use, or no such address)")
+            await asyncio.sleep(0.02)
+        if started is not None:
+            bound = server.servers[0].sockets[0].getsockname()[1] if server.servers else port
+            maybe = started(bound)
+            if maybe is not None:
+                await maybe
+        await task
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError, SystemExit):
+            await asyncio.shield(task)
