@@ -43,7 +43,7 @@ def _text_line(_: Any, __: str, event: MutableMapping[str, Any]) -> str:
 
 
 def _drop_meta(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    for key in ("_record", "_from_structlog"):
+    for key in ("_record", "_from_structlog", "message", "color_message"):
         event.pop(key, None)
     return event
 
