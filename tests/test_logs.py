@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli import policy_monitor
 
 from monitor import logs
 from monitor.cli import run
-from cli import policy_monitor
 
 
 @pytest.fixture

@@ -93,6 +93,7 @@ def test_age_limit_keeps_first_latest_and_cited(db: Database) -> None:
     report = retention.compact(db, older_than=timedelta(days=365), now=later)
     assert (report.aged, report.rerenders, report.kept_cited) == (2, 0, 2)
     assert snapshot_ids(db) == [v1, v2, v3, v6]
+    assert not {v4, v5} & set(snapshot_ids(db))
     with db.session() as s:
         pairs = {(c.from_snapshot_id, c.to_snapshot_id) for c in s.scalars(select(ChangeRecord))}
     # v5 -> v6 keeps its diff; the version it was computed from went for its age
