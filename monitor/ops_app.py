@@ -88,8 +88,8 @@ async def serve(
             maybe = started(bound)
             if maybe is not None:
                 await maybe
-        await task
+        await asyncio.shield(task)  # a cancel stops us here, not uvicorn mid-loop
     finally:
-        server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError, SystemExit):
-            await asyncio.shield(task)
+        server.should_exit = True  # uvicorn closes its sockets and open connections
+        with contextlib.suppress(SystemExit):
+            await task
