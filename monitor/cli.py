@@ -46,6 +46,7 @@ COMMANDS = {
     "demo": ("monitor.demo", "demo_command"),
     "digest": ("monitor.digest_job", "digest_command"),
     "events": ("monitor.events_cli", "events_command"),
+    "run": ("monitor.run_cli", "run_command"),
     "snapshots": ("monitor.retention_cli", "snapshots_group"),
     "status": ("monitor.status_cli", "status_command"),
     "subscriptions": ("monitor.subscription_cli", "subscriptions_group"),
