@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select, text
@@ -24,6 +24,7 @@ from monitor.db import Database, table_names
 from monitor.models import Delivery, Event, PollState, Source, WatchedPage
 
 PREFIX = "policy_monitor"
+disable_created_metrics()  # the *_created series only repeat when this process started
 CYCLE_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200)
 
 FETCHES = Counter(

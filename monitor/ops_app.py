@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -93,3 +94,22 @@ async def serve(
         server.should_exit = True  # uvicorn closes its sockets and open connections
         with contextlib.suppress(SystemExit):
             await task
+
+
+async def start(app: Starlette, host: str, port: int) -> tuple[asyncio.Task[None], int]:
+    """Start :func:`serve` as a task; returns once it listens (or raises why it cannot)."""
+    ready: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    task = asyncio.ensure_future(serve(app, host, port, started=ready.set_result))
+    pending: list[asyncio.Future[Any]] = [task, ready]
+    await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+    if not ready.done():
+        ready.cancel()
+        task.result()  # raises the ConfigError saying why
+    return task, ready.result()
+
+
+async def stop(task: asyncio.Task[None]) -> None:
+    """Stop a server started by :func:`start` and wait until its sockets are closed."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -17,9 +17,10 @@ from rich import box
 from rich.table import Table
 from sqlalchemy import case, func, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from monitor import health
+from monitor import health, runlock
 from monitor.db import URL_HELP, Database, resolve_url, table_names
 from monitor.models import Delivery, Event, PollState, Source, WatchedPage
 from monitor.terminal import console, plural, print_trimmed
@@ -124,12 +125,11 @@ def next_runs(db: Database, limit: int = NEXT_RUNS) -> list[dict[str, Any]]:
 
 
 def scheduler_state(db: Database) -> dict[str, Any]:
-    """Whether a scheduler holds this database's run lock (``monitor.runlock``, when present)."""
+    """Whether a scheduler (``policy-monitor run``) holds this database's run lock, and who."""
     try:
-        from monitor import runlock  # type: ignore[attr-defined]
-    except ImportError:
-        return {"running": None, "note": "this build has no run lock to ask"}
-    holder = runlock.holder(db)
+        holder = runlock.holder(db)
+    except SQLAlchemyError as exc:
+        return {"running": None, "error": str(exc).splitlines()[0]}
     return {"running": holder is not None, "holder": holder}
 
 
