@@ -31,7 +31,10 @@ def snapshots_group() -> None:
 )
 @click.option("--dry-run", is_flag=True, help="Count what would go; change nothing.")
 @click.option(
-    "--vacuum", is_flag=True, help="Give the freed space back to the file system (VACUUM) after."
+    "--vacuum",
+    is_flag=True,
+    help="Give the freed space back to the disk after (VACUUM; on PostgreSQL VACUUM FULL, "
+    "which locks the tables while it runs).",
 )
 @click.option("--json", "as_json", is_flag=True, help="The report as one JSON object.")
 def compact_command(
@@ -68,22 +71,39 @@ def compact_command(
     )
     if report.kept_cited:
         click.echo(f"kept {report.kept_cited} old versions that events or evidence cite")
-    click.echo(f"database: {_size(before['database'])} before, {_size(after['database'])} after")
+    click.echo(
+        f"stored versions: {_size(before['stored'])} before, {_size(after['stored'])} after; "
+        f"on disk {_size(before['database'])} before, {_size(after['database'])} after"
+    )
 
 
 def storage_size(db: Database) -> dict[str, int]:
-    """Bytes the database takes (file or relation sizes) and the rows behind snapshots."""
+    """Rows and bytes behind the stored versions.
+
+    ``stored``: the bytes of their texts, bodies and diffs as the database holds them.
+    ``database``: the SQLite file (and its WAL), or on PostgreSQL the three tables with their
+    indexes and TOAST, as the disk holds them (freed rows are reused, VACUUM FULL returns them).
+    """
     with db.session(readonly=True) as s:
         rows = {
             "snapshots": s.scalar(select(func.count()).select_from(Snapshot)) or 0,
             "changes": s.scalar(select(func.count()).select_from(ChangeRecord)) or 0,
             "blobs": s.scalar(select(func.count()).select_from(Blob)) or 0,
         }
+        stored = sum(
+            int(s.scalar(select(func.coalesce(func.sum(func.length(col)), 0))) or 0)
+            for col in (Snapshot.text, Blob.data, ChangeRecord.diff)
+        )
         if db.engine.dialect.name == "postgresql":
-            size = s.scalar(text("SELECT pg_database_size(current_database())")) or 0
+            size = s.scalar(
+                text(
+                    "SELECT pg_total_relation_size('snapshot') + pg_total_relation_size('blob')"
+                    " + pg_total_relation_size('change')"
+                )
+            )
         else:
             size = _sqlite_bytes(db.engine)
-    return rows | {"database": int(size)}
+    return rows | {"stored": stored, "database": int(size or 0)}
 
 
 def _sqlite_bytes(engine: Engine) -> int:
@@ -104,7 +124,8 @@ def run_vacuum(engine: Engine) -> None:
             raw.close()
         return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("VACUUM (ANALYZE) snapshot, change, blob")
+        # rewrites the tables under an exclusive lock: a running cycle waits for it
+        conn.exec_driver_sql("VACUUM (FULL, ANALYZE) snapshot, change, blob")
 
 
 def _size(n: int) -> str:
