@@ -99,7 +99,8 @@ def command_lines() -> list[tuple[str, list[str]]]:
         seen: set[str] = set()
         text = path.read_text()
         found = re.findall(r"`policy-monitor ([^`]+)`", text)
-        found += re.findall(r"(?:^|\s)policy-monitor ([a-z][a-z-]*(?=\s|$).*)$", text, re.M)
+        code = "\n".join(text.split("```")[1::2])  # the fenced blocks
+        found += re.findall(r"(?:^|\s)policy-monitor ([a-z][a-z-]*(?=\s|$).*)$", code, re.M)
         for command in found:
             command = command.split(" #")[0].split("`")[0].strip()
             if command not in seen:
