@@ -18,7 +18,7 @@ One short transaction per page, so a cycle running at the same time only waits b
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -154,8 +154,12 @@ def compact(
     older_than: timedelta | None = None,
     dry_run: bool = False,
     now: datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RetentionReport:
-    """Drop re-rendered versions (and, with ``older_than``, old ones), then orphaned blobs."""
+    """Drop re-rendered versions (and, with ``older_than``, old ones), then orphaned blobs.
+
+    ``progress(pages_done, pages)`` is called after each page.
+    """
     now = now or datetime.now(UTC)
     cutoff = now - older_than if older_than is not None else None
     report = RetentionReport(dry_run=dry_run)
@@ -164,9 +168,11 @@ def compact(
         page_ids = list(s.scalars(select(WatchedPage.id).order_by(WatchedPage.id)))
         report.snapshots_before = s.scalar(select(func.count()).select_from(Snapshot)) or 0
     bodies: set[str] = set()  # bodies the kept versions still need
-    for page_id in page_ids:
+    for done, page_id in enumerate(page_ids, 1):
         with db.session(readonly=dry_run) as s:
             bodies |= _compact_page(s, page_id, cited_snaps, cited_changes, cutoff, report, dry_run)
+        if progress is not None:
+            progress(done, len(page_ids))
     with db.session(readonly=dry_run) as s:
         _drop_blobs(s, report, bodies if dry_run else None)
     return report

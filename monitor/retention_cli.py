@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine, func, select, text
 
 from monitor import retention
 from monitor.db import URL_HELP, Database, resolve_url
 from monitor.models import Blob, ChangeRecord, Snapshot
-from monitor.terminal import plural
+from monitor.terminal import console, plural
 
 
 @click.group("snapshots")
@@ -50,7 +53,8 @@ def compact_command(
     try:
         before = storage_size(db)
         started = time.monotonic()
-        report = retention.compact(db, older_than=age, dry_run=dry_run)
+        with _progress() as progress:
+            report = retention.compact(db, older_than=age, dry_run=dry_run, progress=progress)
         if vacuum and not dry_run:
             run_vacuum(db.engine)
         seconds = time.monotonic() - started
@@ -75,6 +79,22 @@ def compact_command(
         f"stored versions: {_size(before['stored'])} before, {_size(after['stored'])} after; "
         f"on disk {_size(before['database'])} before, {_size(after['database'])} after"
     )
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr when it is a terminal (pages compacted of all pages)."""
+    err = console(stderr=True)
+    if not err.is_terminal:
+        yield None
+        return
+    bar = Progress(
+        TextColumn("compacting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True,
+    )  # fmt: skip
+    task = bar.add_task("pages", total=None)
+    with bar:
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def storage_size(db: Database) -> dict[str, int]:

@@ -280,3 +280,54 @@ def _wait_for_port(proc: subprocess.Popen[str]) -> int:
         if found:
             return int(found.group(1))
     raise AssertionError("the scheduler never listened:\n" + "".join(seen))
+
+
+@pytest.mark.slow
+def test_the_web_entry_point_answers(tmp_path: Path) -> None:
+    if "serve" not in COMMANDS:
+        pytest.skip(f"`serve` arrives with the {PENDING['serve']} branch")
+    (_, argv), *_ = [(w, a) for w, a in COMMAND_LINES if w == "compose web"]
+    argv = list(argv)
+    config = tmp_path / "monitor.yml"
+    config.write_text("sources: []\n")
+    port = _free_port()
+    argv[argv.index("--config") + 1] = str(config)
+    argv[argv.index("--host") + 1] = "127.0.0.1"
+    argv[argv.index("--port") + 1] = str(port)
+    env = env_example() | {
+        "POLICY_MONITOR_DATABASE_URL": f"sqlite:///{tmp_path}/m.db",
+        "POLICY_MONITOR_SECRET": "a-test-secret-of-more-than-16-characters",
+    }
+    proc = start_policy_monitor(*argv, env=_environ(env), cwd=tmp_path)
+    try:
+        code = _poll(f"http://127.0.0.1:{port}/", proc)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+    assert code == 200
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _poll(url: str, proc: subprocess.Popen[str], seconds: float = 30) -> int:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"exited {proc.returncode}: {proc.communicate()[1]}")
+        try:
+            return httpx.get(url, timeout=5).status_code
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} never answered")
