@@ -18,6 +18,7 @@ import structlog
 ENV_VAR = "POLICY_MONITOR_LOG_FORMAT"
 FORMATS = ("text", "json")
 _HANDLER_NAME = "policy-monitor"
+_current = {"format": "text"}
 
 
 def resolve_format(explicit: str | None) -> str:
@@ -79,6 +80,7 @@ def configure(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    _current["format"] = fmt
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,
@@ -95,3 +97,19 @@ def configure(
 def get_logger(name: str) -> Any:
     """A structlog logger for ``name``: ``log.info("cycle done", pages=12)``."""
     return structlog.get_logger(name)
+
+
+def progress_line(name: str, message: str) -> bool:
+    """Write a progress line (shown at any level) as a JSON log line; False in text mode.
+
+    Long-running commands print what they finish as plain lines on stderr; with
+    ``--log-format json`` those become log lines too, so a collector sees one format.
+    """
+    if _current["format"] != "json":
+        return False
+    record = logging.LogRecord(name, logging.INFO, __file__, 0, message, None, None)
+    for handler in logging.getLogger().handlers:
+        if handler.get_name() == _HANDLER_NAME:
+            handler.handle(record)
+            return True
+    return False

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import click
 
-from monitor import ops_app, settings, terminal
+from monitor import logs, ops_app, settings, terminal
 from monitor.config import load_config
 from monitor.crawl import Fetch, Stop, run_job
 from monitor.daemon import LOST_LOCK, Daemon, RunOptions
@@ -34,7 +34,8 @@ def executor_for(db: Database, ctx: Context, *, on_done: Done | None = None) -> 
 
 
 def _say(text: str) -> None:
-    terminal.echo(f"{datetime.now(UTC):%H:%M:%S} {text}", err=True)
+    if not logs.progress_line("monitor.run", text):  # a JSON log line with --log-format json
+        terminal.echo(f"{datetime.now(UTC):%H:%M:%S} {text}", err=True)
 
 
 def report_line(work: Work, summary: Summary, seconds: float) -> str:

@@ -80,3 +80,12 @@ def test_a_command_logs_json_on_stderr_and_keeps_stdout_clean(tmp_path: Path) ->
     assert lines and {"event", "level", "logger", "timestamp"} <= set(lines[0])
     assert any(line["logger"].startswith("alembic") for line in lines)
     assert "{" not in done.stdout
+
+
+def test_progress_lines_join_the_json_stream_and_stay_plain_in_text(stream: io.StringIO) -> None:
+    logs.configure("text", logging.WARNING, stream)
+    assert logs.progress_line("monitor.run", "done crawl:govuk in 1.0s") is False
+    logs.configure("json", logging.WARNING, stream)  # shown although below WARNING
+    assert logs.progress_line("monitor.run", "done crawl:govuk in 1.0s") is True
+    (line,) = [json.loads(x) for x in stream.getvalue().splitlines()]
+    assert line["event"] == "done crawl:govuk in 1.0s" and line["logger"] == "monitor.run"
