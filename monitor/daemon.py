@@ -27,7 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor import settings
 from monitor.config import Config, ScheduleConfig
-from monitor.jobs import Context, Drains, Executor, Summary, Work
+from monitor.jobs import Context, Drains, Executor, Summary, Work, publish_leftovers
 from monitor.runlock import RunLock
 from monitor.schedule import TIMEZONE
 
@@ -89,6 +89,11 @@ def plan(config: Config, options: RunOptions) -> list[Planned]:
             out.append(Planned(Work("discover", source=src.name), trigger, words))
         trigger, words = _crawl_trigger(src.schedule, options)
         out.append(Planned(Work("crawl", source=src.name), trigger, words))
+        for page in src.pages:  # a page with its own schedule is re-crawled on that one
+            if page.schedule is not None:
+                urls = (page.url, *page.chapter_urls)
+                trigger, words = _crawl_trigger(page.schedule, options)
+                out.append(Planned(Work("crawl", source=src.name, urls=urls), trigger, words))
     trigger, words = _every(options.deliver_s)
     out.append(Planned(Work("deliver"), trigger, words))
     hh, mm = _at(options.deadlines_at)
@@ -115,6 +120,11 @@ def plan(config: Config, options: RunOptions) -> list[Planned]:
             )
         )
     return out
+
+
+def current() -> Daemon | None:
+    """The daemon running in this process, if any (for health endpoints)."""
+    return _running[-1] if _running else None
 
 
 async def fire(data: dict[str, Any]) -> None:
@@ -145,6 +155,7 @@ class Daemon:
     finished: dict[str, tuple[datetime, Summary]] = field(default_factory=dict)
     fired: dict[str, datetime] = field(default_factory=dict)
     lost_lock: bool = False
+    recover: bool = False  # publish drafts a killed cycle left, before the first job
     say: Callable[[str], None] = log.info  # start-up and stop messages
     _scheduler: Any = None
     _stopped: asyncio.Event | None = None
@@ -249,6 +260,8 @@ class Daemon:
                               id="lock", jobstore="local")  # fmt: skip
             self.started_at = datetime.now(UTC)
             self._say_started(changes)
+            if self.recover:
+                await self._recover()
             scheduler.resume()
             await stopped.wait()
         finally:
@@ -262,6 +275,12 @@ class Daemon:
                 await self.executor.drain()
             _running.remove(self)
         return changes
+
+    async def _recover(self) -> None:
+        events = await asyncio.to_thread(publish_leftovers, self.ctx.db)
+        if events:
+            self.say(f"published {len(events)} events an interrupted cycle left behind")
+            await self.submit(Work("deliver"))
 
     def _say_started(self, changes: dict[str, str]) -> None:
         now = datetime.now(UTC)

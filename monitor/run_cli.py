@@ -112,10 +112,14 @@ def run_command(
 
         def done(work: Work, summary: Summary, seconds: float) -> None:
             daemon.record(work, summary, seconds)
-            _say(report_line(work, summary, seconds))
+            if work.kind != "deliver" or any(summary.values()):  # idle deliveries stay quiet
+                _say(report_line(work, summary, seconds))
 
         daemon.executor = executor_for(db, ctx, on_done=done)
+        # work that runs here means no cycle of ours runs elsewhere: drafts left are orphans
+        daemon.recover = isinstance(daemon.executor, InProcess)
         ctx.follow_up = daemon.submit
+        # /metrics and /healthz share this loop and ask daemon.alive()
         ops = await serve_ops(db, daemon, address) if address else None
         try:
             await daemon.run()

@@ -9,6 +9,7 @@ with the holder written to a second file beside it; the kernel drops a dead proc
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -72,11 +73,12 @@ class RunLock:
 
     def release(self) -> None:
         if self._conn is not None:
-            try:
+            # a cut connection has lost the lock already; closing it is all that is left
+            with contextlib.suppress(Exception):
                 self._conn.execute(text("SELECT pg_advisory_unlock(:a, :b)"), _params())
-            finally:
+            with contextlib.suppress(Exception):
                 self._conn.close()
-                self._conn = None
+            self._conn = None
         if self._file is not None:
             if self._info is not None:
                 self._info.unlink(missing_ok=True)
