@@ -13,8 +13,6 @@ import sys
 from collections.abc import MutableMapping
 from typing import Any, TextIO
 
-import structlog
-
 ENV_VAR = "POLICY_MONITOR_LOG_FORMAT"
 FORMATS = ("text", "json")
 _HANDLER_NAME = "policy-monitor"
@@ -53,6 +51,8 @@ def configure(
     fmt: str = "text", level: int = logging.WARNING, stream: TextIO | None = None
 ) -> None:
     """Send every logger's lines to ``stream`` (stderr) in ``fmt``; safe to call again."""
+    import structlog  # here, not at import: `policy-monitor --help` stays quick
+
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -96,6 +96,8 @@ def configure(
 
 def get_logger(name: str) -> Any:
     """A structlog logger for ``name``: ``log.info("cycle done", pages=12)``."""
+    import structlog
+
     return structlog.get_logger(name)
 
 
