@@ -158,13 +158,14 @@ async def run_cycle(
 
     async def record(result: FetchResult) -> None:
         outcome = await cycle.record_async(result)
-        metrics.observe_page(outcome.status, result.status, outcome.changes)
+        metrics.observe_outcome(outcome.status, outcome.changes)
         if on_outcome is not None:
             on_outcome(outcome)
 
     seen: set[str] = set()
 
     def sink(result: FetchResult) -> asyncio.Task[None]:
+        metrics.observe_fetch(result.status, result.error)
         seen.add(result.target.url)
         task = asyncio.ensure_future(record(result))
         tasks.add(task)

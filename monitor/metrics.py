@@ -1,7 +1,7 @@
 """Prometheus metrics: counters fed in-process, and what is true across processes read at scrape.
 
-The cycle and delivery call :func:`observe_page`, :func:`observe_cycle` and
-:func:`observe_delivery`; those counters describe this process since it started. What must
+The cycle calls :func:`observe_fetch`, :func:`observe_outcome` and :func:`observe_cycle`,
+delivery :func:`observe_delivery`; those counters describe this process since it started. What must
 agree however many schedulers and workers run (events by kind and status, deliveries by
 channel and status, queue lag, the last good poll of each source) is read from the database
 by :class:`DatabaseCollector` each time ``/metrics`` is scraped.
@@ -36,7 +36,7 @@ NOT_MODIFIED = Counter(
 CHANGES = Counter(f"{PREFIX}_changes", "Typed changes found, by kind.", ["kind"], registry=None)
 FAILURES = Counter(
     f"{PREFIX}_failures",
-    "Failures, by stage (fetch, page: analysing or saving, delivery: dead-lettered).",
+    "Failures, by stage (fetch: no usable answer or an HTTP error; delivery: dead-lettered).",
     ["stage"],
     registry=None,
 )
@@ -70,13 +70,17 @@ IN_PROCESS: tuple[Collector, ...] = (
 )
 
 
-def observe_page(outcome_status: str, http_status: int, changes: Iterable[dict[str, Any]]) -> None:
-    """One page recorded by a cycle: its outcome, a 304, its typed changes, a failure."""
-    FETCHES.labels(outcome_status).inc()
+def observe_fetch(http_status: int, error: str | None) -> None:
+    """One fetch came back: a 304, or a failure (no usable answer, or an HTTP error)."""
     if http_status == 304:
         NOT_MODIFIED.inc()
-    if outcome_status == "error":
-        FAILURES.labels("fetch" if http_status == 0 or http_status >= 400 else "page").inc()
+    if error is not None or http_status == 0 or http_status >= 400:
+        FAILURES.labels("fetch").inc()
+
+
+def observe_outcome(status: str, changes: Iterable[dict[str, Any]]) -> None:
+    """One page recorded by a cycle: its outcome and its typed changes."""
+    FETCHES.labels(status).inc()
     for change in changes:
         CHANGES.labels(str(change.get("kind", "unknown"))).inc()
 
