@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -71,22 +72,19 @@ async def serve(
     """
     import uvicorn
 
-    config = uvicorn.Config(
-        app, host=host, port=port, log_config=None, access_log=False, lifespan="off"
-    )
+    sock = _bind(host, port)  # here, so a port in use is our error, not uvicorn's sys.exit
+    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
     server = uvicorn.Server(config)
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
-    task = asyncio.ensure_future(server.serve())
+    task = asyncio.ensure_future(server.serve(sockets=[sock]))
     try:
         while not server.started:
             if task.done():
-                with contextlib.suppress(SystemExit):  # uvicorn exits when it cannot bind
-                    task.result()
-                raise ConfigError(f"cannot listen on {host}:{port} (in use, or no such address)")
+                task.result()
+                raise ConfigError(f"the server on {host}:{port} stopped as it started")
             await asyncio.sleep(0.02)
         if started is not None:
-            bound = server.servers[0].sockets[0].getsockname()[1] if server.servers else port
-            maybe = started(bound)
+            maybe = started(sock.getsockname()[1])
             if maybe is not None:
                 await maybe
         await asyncio.shield(task)  # a cancel stops us here, not uvicorn mid-loop
@@ -94,6 +92,23 @@ async def serve(
         server.should_exit = True  # uvicorn closes its sockets and open connections
         with contextlib.suppress(SystemExit):
             await task
+        sock.close()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc}") from exc
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    sock.set_inheritable(False)
+    return sock
 
 
 async def start(app: Starlette, host: str, port: int) -> tuple[asyncio.Task[None], int]:

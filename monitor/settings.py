@@ -53,4 +53,3 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000  # a second writer waits this long instead of fa
 
 # -- operations -------------------------------------------------------------------------------
 HEALTH_MAX_POLL_AGE_S = 6 * 3600.0  # /healthz fails when no page was fetched well for this long
-OPS_LISTEN = "127.0.0.1:9108"  # /metrics and /healthz of `run --listen` (9108: unclaimed)

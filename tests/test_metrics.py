@@ -229,3 +229,20 @@ def test_listen_addresses() -> None:
     assert ops_app.parse_listen("[::1]:9108") == ("::1", 9108)
     with pytest.raises(Exception, match="HOST:PORT"):
         ops_app.parse_listen("9108x")
+
+
+def test_a_port_in_use_is_a_clear_error(db: Database) -> None:
+    import socket
+
+    from monitor.errors import ConfigError
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        async def scenario() -> None:
+            await ops_app.start(ops_app.make_app(db), "127.0.0.1", port)
+
+        with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{port}"):
+            asyncio.run(scenario())
