@@ -13,7 +13,9 @@ versions in order and drops:
 Never dropped: a page's first and latest version, and any version that an event, a piece of
 evidence, a key-figure move or a staged draft cites (directly or through its change row). A
 change whose older end went for age alone keeps its diff and loses the pointer (NULL).
-One short transaction per page, so a cycle running at the same time only waits briefly.
+One short transaction per page, which first locks the page's row: a cycle saving that page
+at the same time waits for it (or it for the cycle), and what cites the page's versions,
+staged drafts included, is read inside it.
 """
 
 from __future__ import annotations
@@ -90,27 +92,39 @@ def parse_age(value: str) -> timedelta:
     return timedelta(seconds=amount * units[unit])
 
 
-def _cited(s: Session) -> tuple[set[int], set[int]]:
-    """Snapshot ids and change ids that anything else points at."""
+def _cited_by_payload(s: Session) -> tuple[set[int], set[int]]:
+    """Snapshot and change ids named in events' payloads (written once, never edited)."""
     changes: set[int] = set()
     snaps: set[int] = set()
-    for column in (Event.change_id, Evidence.change_id, KeyFigureHistory.change_id):
-        changes.update(i for i in s.scalars(select(column).where(column.is_not(None))) if i)
-    staged = select(StagedEvent.change_id).where(StagedEvent.change_id.is_not(None))
-    changes.update(i for i in s.scalars(staged) if i)
-    for column in (Evidence.snapshot_id, KeyFigureHistory.snapshot_id):
-        snaps.update(i for i in s.scalars(select(column).where(column.is_not(None))) if i)
     for payload in s.scalars(select(Event.payload)):
         if isinstance(payload, dict):
             snaps.update(_ints(payload.get(k) for k in PAYLOAD_SNAPSHOT_KEYS))
             changes.update(_ints([payload.get("change_id")]))
-    for a, b in s.execute(
-        select(ChangeRecord.from_snapshot_id, ChangeRecord.to_snapshot_id).where(
-            ChangeRecord.id.in_(changes)
-        )
-    ):
-        snaps.update(i for i in (a, b) if i)
     return snaps, changes
+
+
+def _cited_on_page(s: Session, page_id: int, changes: set[int]) -> set[int]:
+    """This page's snapshot ids that anything points at, read in the page's own transaction.
+
+    ``changes`` (cited by payloads) gains the page's changes that rows cite, and the ends
+    of every cited change count as cited snapshots.
+    """
+    own_changes = select(ChangeRecord.id).where(ChangeRecord.page_id == page_id)
+    own_snaps = select(Snapshot.id).where(Snapshot.page_id == page_id)
+    cited = set(changes)
+    for column in (Event.change_id, Evidence.change_id, KeyFigureHistory.change_id):
+        cited.update(i for i in s.scalars(select(column).where(column.in_(own_changes))) if i)
+    staged = select(StagedEvent.change_id).where(StagedEvent.change_id.in_(own_changes))
+    cited.update(i for i in s.scalars(staged) if i)
+    snaps: set[int] = set()
+    for column in (Evidence.snapshot_id, KeyFigureHistory.snapshot_id):
+        snaps.update(i for i in s.scalars(select(column).where(column.in_(own_snaps))) if i)
+    ends = select(ChangeRecord.id, ChangeRecord.from_snapshot_id, ChangeRecord.to_snapshot_id)
+    for change_id, a, b in s.execute(ends.where(ChangeRecord.page_id == page_id)):
+        if change_id in cited:
+            changes.add(change_id)
+            snaps.update(i for i in (a, b) if i)
+    return snaps
 
 
 def _ints(values: Iterable[Any]) -> list[int]:
@@ -164,7 +178,7 @@ def compact(
     cutoff = now - older_than if older_than is not None else None
     report = RetentionReport(dry_run=dry_run)
     with db.session(readonly=True) as s:
-        cited_snaps, cited_changes = _cited(s)
+        cited_snaps, cited_changes = _cited_by_payload(s)
         page_ids = list(s.scalars(select(WatchedPage.id).order_by(WatchedPage.id)))
         report.snapshots_before = s.scalar(select(func.count()).select_from(Snapshot)) or 0
     bodies: set[str] = set()  # bodies the kept versions still need
@@ -187,7 +201,15 @@ def _compact_page(
     report: RetentionReport,
     dry_run: bool,
 ) -> set[str]:
-    """Compact one page; returns the bodies its remaining versions use."""
+    """Compact one page; returns the bodies its remaining versions use.
+
+    The page's row is locked first, so a cycle saving this page waits (or we wait for it):
+    what cites its versions is read after any such save.
+    """
+    if not dry_run:
+        s.execute(select(WatchedPage.id).where(WatchedPage.id == page_id).with_for_update())
+    cited_changes = set(cited_changes)
+    cited_snaps = cited_snaps | _cited_on_page(s, page_id, cited_changes)
     rows = s.execute(
         select(
             Snapshot.id,

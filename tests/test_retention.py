@@ -134,3 +134,21 @@ def test_json_report(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
 )
 def test_parse_age(text: str, seconds: int) -> None:
     assert retention.parse_age(text).total_seconds() == seconds
+
+
+def test_a_draft_not_yet_published_protects_what_it_cites(db: Database) -> None:
+    # a cycle saved the page (its draft is staged) but has not ended: the event is not
+    # written yet, and its "before" version must survive a compaction run in between
+    history(db, [TEN, TEN])
+    with db.session() as s:
+        (target,) = targets_for(adhoc_pages(s, [URL]))
+    cycle = Cycle(db)
+    out = cycle.record(FetchResult(target, 200, page(TWENTY, 9), "text/html", final_url=URL))
+    assert out.status == "changed"
+    before = snapshot_ids(db)
+    assert retention.compact(db).snapshots == 0
+    assert snapshot_ids(db) == before
+    cycle.finish()
+    with db.session() as s:
+        (event,) = s.scalars(select(Event).where(Event.kind == "page_changed"))
+        assert event.payload["from_snapshot_id"] == before[1]
