@@ -23,13 +23,13 @@ from monitor.db import Database
 from monitor.errors import ConfigError
 
 
-def make_app(
+def routes(
     db: Database,
     *,
     scheduler: health.SchedulerProbe | None = None,
     max_poll_age_s: float | None = settings.HEALTH_MAX_POLL_AGE_S,
-) -> Starlette:
-    """``/metrics`` and ``/healthz`` for ``db``; ``scheduler`` says whether ours is running."""
+) -> list[Route]:
+    """``/metrics`` and ``/healthz`` for ``db``, for this app or another (the web app's)."""
     registry = metrics.registry_for(db)
 
     async def metrics_endpoint(_: Request) -> Response:
@@ -42,12 +42,20 @@ def make_app(
         )
         return JSONResponse(answer.to_json(), status_code=200 if answer.ok else 503)
 
-    return Starlette(
-        routes=[
-            Route("/metrics", metrics_endpoint, methods=["GET"]),
-            Route("/healthz", healthz, methods=["GET"]),
-        ]
-    )
+    return [
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+    ]
+
+
+def make_app(
+    db: Database,
+    *,
+    scheduler: health.SchedulerProbe | None = None,
+    max_poll_age_s: float | None = settings.HEALTH_MAX_POLL_AGE_S,
+) -> Starlette:
+    """The ops app: :func:`routes`; ``scheduler`` says whether this process's one runs."""
+    return Starlette(routes=routes(db, scheduler=scheduler, max_poll_age_s=max_poll_age_s))
 
 
 def parse_listen(value: str) -> tuple[str, int]:

@@ -15,6 +15,7 @@ import re
 import shlex
 import signal
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -255,6 +256,8 @@ def test_the_scheduler_entry_point_answers_healthz_and_stops_on_sigterm(tmp_path
             assert answer.json()["checks"]["scheduler"]["status"] == "pass"
             scrape = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
             assert "policy_monitor_database_up 1.0" in scrape.text
+            check = _healthcheck(steps["HEALTHCHECK"], 9108, port)  # the image's own check
+            assert subprocess.run(check, timeout=30).returncode == 0
             proc.send_signal(signal.SIGTERM)
             _, err = proc.communicate(timeout=60)
         finally:
@@ -263,6 +266,13 @@ def test_the_scheduler_entry_point_answers_healthz_and_stops_on_sigterm(tmp_path
                 proc.communicate()
     assert proc.returncode == 0, err
     assert "stopped cleanly" in err
+
+
+def _healthcheck(instruction: str, image_port: int, port: int) -> list[str]:
+    """The HEALTHCHECK's CMD, run here: this interpreter, the port the test's server got."""
+    argv = json.loads(instruction.split("CMD", 1)[1])
+    argv = [a.replace(f":{image_port}/", f":{port}/") for a in argv]
+    return [sys.executable if argv[0] == "python" else argv[0], *argv[1:]]
 
 
 def _environ(extra: dict[str, str]) -> dict[str, str]:
@@ -301,6 +311,11 @@ def test_the_web_entry_point_answers(tmp_path: Path) -> None:
     proc = start_policy_monitor(*argv, env=_environ(env), cwd=tmp_path)
     try:
         code = _poll(f"http://127.0.0.1:{port}/", proc)
+        test = compose()["services"]["web"]["healthcheck"]["test"]
+        assert test[0] == "CMD"
+        check = [a.replace(":8000/", f":{port}/") for a in test[1:]]
+        check[0] = sys.executable if check[0] == "python" else check[0]
+        assert subprocess.run(check, timeout=30).returncode == 0
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
