@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from monitor import __version__
+from monitor import __version__, logs
 from monitor.errors import MonitorError
 from monitor.terminal import (
     EXIT_BROKEN_PIPE,
@@ -48,6 +48,8 @@ COMMANDS = {
     "events": ("monitor.events_cli", "events_command"),
     "run": ("monitor.run_cli", "run_command"),
     "serve": ("monitor.serve_cli", "serve_command"),
+    "snapshots": ("monitor.retention_cli", "snapshots_group"),
+    "status": ("monitor.status_cli", "status_command"),
     "subscriptions": ("monitor.subscription_cli", "subscriptions_group"),
     "team": ("monitor.team_cli", "team_group"),
     "triage": ("monitor.team_cli", "triage_group"),
@@ -86,10 +88,16 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, epilog=EXIT_CODES)
 @click.version_option(__version__, prog_name="policy-monitor")
 @click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
-def cli(verbose: int) -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(logs.FORMATS),
+    default=None,
+    help=f"Log lines on stderr: text or json (default: ${logs.ENV_VAR}, then text).",
+)
+def cli(verbose: int, log_format: str | None) -> None:
     """Watch gov.uk, NHS England and NICE for changes that matter to policy commitments."""
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    logs.configure(logs.resolve_format(log_format), level)
 
 
 def main() -> None:

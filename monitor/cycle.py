@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from monitor import outbox, settings, store
+from monitor import metrics, outbox, settings, store
 from monitor.chain import PageOutcome, PageResult, follow, job_for
 from monitor.config import Config
 from monitor.crawl import Fetch, Stop
@@ -153,15 +154,18 @@ async def run_cycle(
         pool=pool,
     )
     tasks: set[asyncio.Task[None]] = set()
+    started = time.monotonic()
 
     async def record(result: FetchResult) -> None:
         outcome = await cycle.record_async(result)
+        metrics.observe_outcome(outcome.status, outcome.changes)
         if on_outcome is not None:
             on_outcome(outcome)
 
     seen: set[str] = set()
 
     def sink(result: FetchResult) -> asyncio.Task[None]:
+        metrics.observe_fetch(result.status, result.error)
         seen.add(result.target.url)
         task = asyncio.ensure_future(record(result))
         tasks.add(task)
@@ -182,4 +186,6 @@ async def run_cycle(
         if stopped:
             break
         targets, cycle.found = cycle.found, []
-    return cycle.finish()
+    report = cycle.finish()
+    metrics.observe_cycle(time.monotonic() - started, len(report.events))
+    return report

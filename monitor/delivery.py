@@ -30,7 +30,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from monitor import settings
+from monitor import metrics, settings
 from monitor.db import Database
 from monitor.models import Delivery, Event, ThreadRef
 from monitor.routing import Target
@@ -294,6 +294,7 @@ def _send(
         except Exception as exc:  # any failure of one send is recorded, never raised
             error = exc
     status = _record(db, c, ref, error)
+    metrics.observe_delivery(c.channel, status)
     if status == "sent":
         report.sent += 1
         return

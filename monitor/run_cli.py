@@ -8,18 +8,20 @@ second signal quits at once (status 130). A line per finished unit of work goes 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 
 import click
 
-from monitor import settings, terminal
+from monitor import logs, ops_app, settings, terminal
 from monitor.config import load_config
 from monitor.crawl import Fetch, Stop, run_job
 from monitor.daemon import LOST_LOCK, Daemon, RunOptions
 from monitor.db import URL_HELP, Database, resolve_url
 from monitor.discover import discovery_urls
 from monitor.jobs import Context, Done, Executor, InProcess, Summary, Work
+from monitor.ops_app import parse_listen
 from monitor.runlock import acquire
 from monitor.watchlist import allowed_domains, plan_targets
 from monitor.worker import make_pool
@@ -32,7 +34,8 @@ def executor_for(db: Database, ctx: Context, *, on_done: Done | None = None) -> 
 
 
 def _say(text: str) -> None:
-    terminal.echo(f"{datetime.now(UTC):%H:%M:%S} {text}", err=True)
+    if not logs.progress_line("monitor.run", text):  # a JSON log line with --log-format json
+        terminal.echo(f"{datetime.now(UTC):%H:%M:%S} {text}", err=True)
 
 
 def report_line(work: Work, summary: Summary, seconds: float) -> str:
@@ -59,6 +62,8 @@ def _seconds(value: float | None, name: str) -> float | None:
 @click.option("--workers", type=click.IntRange(0, 64),
               help="Processes for normalising and diffing (default: one per core for 24+ "
               "pages; 0: inline).")  # fmt: skip
+@click.option("--listen", metavar="HOST:PORT", envvar="POLICY_MONITOR_LISTEN",
+              help="Serve /metrics and /healthz here (e.g. 127.0.0.1:9108; default: off).")  # fmt: skip
 def run_command(
     config_path: str,
     db_url: str | None,
@@ -66,6 +71,7 @@ def run_command(
     crawl_seconds: float | None,
     deliver_seconds: float,
     workers: int | None,
+    listen: str | None,
 ) -> int:
     """Run the monitor until stopped: discovery polls, re-crawls, deadlines, digests, delivery.
 
@@ -78,6 +84,7 @@ def run_command(
         crawl_s=_seconds(crawl_seconds, "--crawl-seconds"),
         deliver_s=_seconds(deliver_seconds, "--deliver-seconds") or settings.DELIVER_EVERY_S,
     )
+    address = parse_listen(listen) if listen else None
     config = load_config(config_path)
     if not config.sources:
         raise click.UsageError(f"{config_path}: no sources: to watch")
@@ -112,9 +119,13 @@ def run_command(
         # work that runs here means no cycle of ours runs elsewhere: drafts left are orphans
         daemon.recover = isinstance(daemon.executor, InProcess)
         ctx.follow_up = daemon.submit
-        # Services that share this loop (an HTTP health endpoint) start here and read
-        # daemon.alive(), daemon.next_runs() and daemon.last_poll().
-        await daemon.run()
+        # /metrics and /healthz share this loop and ask daemon.alive()
+        ops = await serve_ops(db, daemon, address) if address else None
+        try:
+            await daemon.run()
+        finally:
+            if ops is not None:
+                await ops_app.stop(ops)
 
     try:
         run_job(job, settings_, stop)
@@ -124,6 +135,13 @@ def run_command(
         lock.release()
         db.dispose()
     return _exit_status(stop)
+
+
+async def serve_ops(db: Database, daemon: Daemon, address: tuple[str, int]) -> asyncio.Task[None]:
+    """/metrics and /healthz on the daemon's loop; "scheduler alive" is the daemon's own word."""
+    task, port = await ops_app.start(ops_app.make_app(db, scheduler=daemon.alive), *address)
+    _say(f"serving /metrics and /healthz on http://{address[0]}:{port}")
+    return task
 
 
 def _exit_status(stop: Stop) -> int:

@@ -50,3 +50,6 @@ LOCK_CHECK_S = 30.0  # how often the daemon checks it still holds the scheduler 
 DATABASE_ENV = "POLICY_MONITOR_DATABASE_URL"
 DATABASE_URL = "sqlite:///policy-monitor.db"  # the embedded default, in the working folder
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # a second writer waits this long instead of failing at once
+
+# -- operations -------------------------------------------------------------------------------
+HEALTH_MAX_POLL_AGE_S = 6 * 3600.0  # /healthz fails when no page was fetched well for this long
