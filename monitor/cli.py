@@ -47,6 +47,7 @@ COMMANDS = {
     "digest": ("monitor.digest_job", "digest_command"),
     "events": ("monitor.events_cli", "events_command"),
     "subscriptions": ("monitor.subscription_cli", "subscriptions_group"),
+    "worker": ("monitor.worker_cli", "worker_command"),
 }
 
 
