@@ -130,14 +130,17 @@ class QueueExecutor:
             await self._defer(work, work.key())
 
     def _batches(self, source: str | None) -> list[tuple[str, Work]]:
-        buckets: dict[tuple[str, int], list[str]] = {}
-        for t in plan_targets(self.db, self.config, None, source):
-            bucket = (t.page_id or 0) // self.batch
-            buckets.setdefault((t.source, bucket), []).append(t.url)
-        return [
-            (f"crawl:{src}:{bucket}", Work("crawl", source=src, urls=tuple(urls)))
-            for (src, bucket), urls in sorted(buckets.items())
-        ]
+        """The source's pages (every source's, for None) in tasks of ``batch`` page ids."""
+        out = []
+        for name in [source] if source else [s.name for s in self.config.sources]:
+            buckets: dict[int, list[str]] = {}
+            for t in plan_targets(self.db, self.config, None, name):
+                buckets.setdefault((t.page_id or 0) // self.batch, []).append(t.url)
+            out += [
+                (f"crawl:{name}:{b}", Work("crawl", source=name, urls=tuple(urls)))
+                for b, urls in sorted(buckets.items())
+            ]
+        return out
 
     async def _defer(self, work: Work, lock: str) -> None:
         deferrer = self.app.configure_task(
