@@ -46,6 +46,7 @@ COMMANDS = {
     "demo": ("monitor.demo", "demo_command"),
     "digest": ("monitor.digest_job", "digest_command"),
     "events": ("monitor.events_cli", "events_command"),
+    "run": ("monitor.run_cli", "run_command"),
     "subscriptions": ("monitor.subscription_cli", "subscriptions_group"),
     "worker": ("monitor.worker_cli", "worker_command"),
 }

@@ -30,7 +30,8 @@ from monitor.cycle import CycleReport, run_cycle
 from monitor.db import Database
 from monitor.discover import discover, discovery_urls
 from monitor.fetch import FetchTarget
-from monitor.models import WatchedPage
+from monitor.models import StagedEvent, WatchedPage
+from monitor.outbox import publish
 from monitor.watchlist import (
     allowed_domains,
     configured_normalisers,
@@ -39,7 +40,7 @@ from monitor.watchlist import (
     targets_for,
 )
 
-__all__ = ["KINDS", "Context", "Executor", "InProcess", "Work", "perform"]
+__all__ = ["KINDS", "Context", "Executor", "InProcess", "Work", "perform", "publish_leftovers"]
 
 log = logging.getLogger(__name__)
 KINDS = ("discover", "crawl", "deliver", "digest", "deadlines")
@@ -235,6 +236,17 @@ def _deadlines(ctx: Context, since: str | None) -> Summary:
     with ctx.db.session() as s:
         events = check_deadlines(s, today, passed_since=start)
     return {"events": len(events), "passed_since": start.isoformat()}
+
+
+def publish_leftovers(db: Database) -> list[int]:
+    """Publish the drafts every unfinished cycle left (a crash mid-cycle); the event ids.
+
+    Only for a process that knows no cycle of its database is running: the daemon holding
+    the scheduler lock, before its first job, when it runs the work itself.
+    """
+    with db.session() as s:
+        cycles = list(s.scalars(select(StagedEvent.cycle).distinct().order_by(StagedEvent.cycle)))
+        return [event for cycle in cycles for event in publish(s, cycle)]
 
 
 class Executor(Protocol):

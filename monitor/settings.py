@@ -39,6 +39,13 @@ SIGNUPS_PER_ADDRESS_HOUR = 5  # sign-up requests one address may make in an hour
 SIGNUPS_PER_HOUR = 200  # sign-up requests accepted in an hour, all addresses together
 CONFIRM_TOKEN_MAX_AGE_S = 48 * 3600  # a confirmation link expires after this
 
+# -- the daemon (``policy-monitor run``) -----------------------------------------------------
+DISCOVERY_EVERY_S = 300.0  # feeds and searches are polled this often: the alert latency bound
+DELIVER_EVERY_S = 30.0  # for retries; a cycle that wrote events delivers at once
+CRAWL_JITTER_S = 60.0  # re-crawls spread by up to this (at most a tenth of their interval)
+DEADLINES_AT = "07:00"  # Europe/London: deadline checks once a day, before the working day
+LOCK_CHECK_S = 30.0  # how often the daemon checks it still holds the scheduler lock
+
 # -- storage ----------------------------------------------------------------------------------
 DATABASE_ENV = "POLICY_MONITOR_DATABASE_URL"
 DATABASE_URL = "sqlite:///policy-monitor.db"  # the embedded default, in the working folder

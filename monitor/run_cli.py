@@ -1,0 +1,131 @@
+"""``policy-monitor run``: the long-running monitor (scheduler, crawls and delivery in one process).
+
+It takes the database's scheduler lock (``monitor.runlock``), starts Scrapy's asyncio reactor
+once (``monitor.crawl.run_job``) and runs the scheduler (``monitor.daemon``) on its loop until
+SIGTERM or Ctrl-C: then it takes no new work, lets the work in hand finish, and exits 0. A
+second signal quits at once (status 130). A line per finished unit of work goes to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import click
+
+from monitor import settings, terminal
+from monitor.config import load_config
+from monitor.crawl import Fetch, Stop, run_job
+from monitor.daemon import LOST_LOCK, Daemon, RunOptions
+from monitor.db import URL_HELP, Database, resolve_url
+from monitor.discover import discovery_urls
+from monitor.jobs import Context, Done, Executor, InProcess, Summary, Work
+from monitor.runlock import acquire
+from monitor.watchlist import allowed_domains, plan_targets
+from monitor.worker import make_pool
+from spiders.settings import crawl_settings
+
+
+def executor_for(db: Database, ctx: Context, *, on_done: Done | None = None) -> Executor:
+    """Where scheduled work runs: here, in this process (the embedded default)."""
+    return InProcess(ctx, on_done=on_done)
+
+
+def _say(text: str) -> None:
+    terminal.echo(f"{datetime.now(UTC):%H:%M:%S} {text}", err=True)
+
+
+def report_line(work: Work, summary: Summary, seconds: float) -> str:
+    """One line per finished unit of work: its key, what it did (JSON) and how long it took."""
+    return f"done {work.key()} in {seconds:.1f}s {json.dumps(summary, sort_keys=True)}"
+
+
+def _seconds(value: float | None, name: str) -> float | None:
+    if value is not None and value <= 0:
+        raise click.BadParameter("must be more than 0 seconds", param_hint=name)
+    return value
+
+
+@click.command("run")
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
+              help="YAML config file.")  # fmt: skip
+@click.option("--db", "db_url", help=URL_HELP + " A config's database: comes before the default.")
+@click.option("--poll-seconds", type=float, default=settings.DISCOVERY_EVERY_S, show_default=True,
+              help="How often each source's feeds, searches and sitemaps are polled.")  # fmt: skip
+@click.option("--crawl-seconds", type=float,
+              help="Re-crawl every source this often, instead of its schedule: (for tests).")  # fmt: skip
+@click.option("--deliver-seconds", type=float, default=settings.DELIVER_EVERY_S,
+              show_default=True, help="How often due deliveries (and retries) are sent.")  # fmt: skip
+@click.option("--workers", type=click.IntRange(0, 64),
+              help="Processes for normalising and diffing (default: one per core for 24+ "
+              "pages; 0: inline).")  # fmt: skip
+def run_command(
+    config_path: str,
+    db_url: str | None,
+    poll_seconds: float,
+    crawl_seconds: float | None,
+    deliver_seconds: float,
+    workers: int | None,
+) -> int:
+    """Run the monitor until stopped: discovery polls, re-crawls, deadlines, digests, delivery.
+
+    One scheduler runs against a database; a second one exits with status 2 naming the
+    holder. SIGTERM or Ctrl-C: the work in hand finishes (pages fetched are recorded, their
+    events written), then exit 0; a second signal quits at once with 130.
+    """
+    options = RunOptions(
+        poll_s=_seconds(poll_seconds, "--poll-seconds") or settings.DISCOVERY_EVERY_S,
+        crawl_s=_seconds(crawl_seconds, "--crawl-seconds"),
+        deliver_s=_seconds(deliver_seconds, "--deliver-seconds") or settings.DELIVER_EVERY_S,
+    )
+    config = load_config(config_path)
+    if not config.sources:
+        raise click.UsageError(f"{config_path}: no sources: to watch")
+    db = Database(resolve_url(db_url, config.database, configured_at=config.where("database")))
+    try:
+        lock = acquire(db)
+    except BaseException:
+        db.dispose()
+        raise
+    targets = plan_targets(db, config, None, None)
+    settings_ = crawl_settings(config.fetch)
+    configured = [d for src in config.sources for d in src.allowed_domains]
+    settings_["POLICY_MONITOR_ALLOWED_DOMAINS"] = allowed_domains(
+        [*(t.url for t in targets), *discovery_urls(config)], configured
+    )
+    pool = make_pool(len(targets), workers)
+    stop = Stop()
+    box: list[Daemon] = []
+
+    async def job(fetch: Fetch) -> None:
+        ctx = Context(db=db, config=config, fetch=fetch, stop=stop, pool=pool,
+                      crawl_settings=settings_)  # fmt: skip
+        daemon = Daemon(ctx, lock, options, say=_say)
+        box.append(daemon)
+
+        def done(work: Work, summary: Summary, seconds: float) -> None:
+            daemon.record(work, summary, seconds)
+            _say(report_line(work, summary, seconds))
+
+        daemon.executor = executor_for(db, ctx, on_done=done)
+        # work that runs here means no cycle of ours runs elsewhere: drafts left are orphans
+        daemon.recover = isinstance(daemon.executor, InProcess)
+        ctx.follow_up = daemon.submit
+        await daemon.run()
+
+    try:
+        run_job(job, settings_, stop)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        lock.release()
+        db.dispose()
+    return _exit_status(stop)
+
+
+def _exit_status(stop: Stop) -> int:
+    if stop.reason == LOST_LOCK:
+        _say("stopped: the scheduler lock was lost (another scheduler may have started)")
+        return terminal.EXIT_FAILED
+    _say(f"stopped cleanly ({stop.reason or 'done'})")
+    return terminal.EXIT_OK
