@@ -21,24 +21,25 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Iterable
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
-from procrastinate.exceptions import AlreadyEnqueued, ProcrastinateException
+from procrastinate.exceptions import AlreadyEnqueued, ProcrastinateException, UniqueViolation
+from procrastinate.jobs import Status
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
 from monitor import outbox, settings
 from monitor.config import Config
 from monitor.db import Database
-from monitor.jobs import Context, Summary, Work, perform
-from monitor.models import StagedEvent, WatchedPage
+from monitor.jobs import Context, Done, Summary, Work, perform
+from monitor.models import Source, StagedEvent, WatchedPage
 from monitor.queue_schema import ensure_queue_schema
 from monitor.watchlist import plan_targets
 
-__all__ = ["QueueExecutor", "WorkerOptions", "conninfo", "make_app", "run_worker"]
+__all__ = ["QueueExecutor", "QueueRunner", "WorkerOptions", "conninfo", "make_app", "run_worker"]
 
 log = logging.getLogger(__name__)
 TASK = "policy_monitor.perform"
@@ -71,8 +72,9 @@ async def _run_task(jc: JobContext, work: dict[str, Any]) -> Summary:
     attempts = jc.job.attempts
     log.info("task %s started: %s (attempt %d)", jc.job.id, job.key(), attempts + 1)
     leftover = 0
-    if attempts and job.kind == "crawl" and job.urls:
-        leftover = await asyncio.to_thread(publish_leftovers, ctx.db, job.urls)
+    if job.kind == "crawl":  # a dead run of these pages (this task or one it superseded)
+        leftover = await asyncio.to_thread(publish_batch_leftovers, ctx.db, job)
+    started = time.monotonic()
     summary = await perform(job, ctx)
     if ctx.stop.requested:  # a cut-short run must not count as done: it is run again
         raise RuntimeError(f"stopped before the end ({ctx.stop.reason})")
@@ -81,6 +83,9 @@ async def _run_task(jc: JobContext, work: dict[str, Any]) -> Summary:
         if ctx.follow_up is not None:
             await ctx.follow_up(Work("deliver"))
     log.info("task %s done: %s %s", jc.job.id, job.key(), summary)
+    on_done: Done | None = jc.additional_context.get("on_done")
+    if on_done is not None:
+        on_done(job, summary, time.monotonic() - started)
     return summary
 
 
@@ -91,18 +96,23 @@ async def _prune_jobs(jc: JobContext, timestamp: int) -> None:
     )
 
 
-def publish_leftovers(db: Database, urls: Iterable[str]) -> int:
-    """Publish the drafts a dead run of these pages staged; the number of events written.
+def publish_batch_leftovers(db: Database, work: Work) -> int:
+    """Publish the drafts a dead run of this crawl's pages staged; the number of events.
 
-    Only a rerun calls this: the pages' lock means no live run holds drafts for them.
+    The task's lock means no live crawl holds drafts for these pages (a discovery that
+    follows one of them at this moment may see its drafts go out early: still once each).
     """
+    pages = select(WatchedPage.id)
+    if work.urls:
+        pages = pages.where(WatchedPage.url.in_(list(work.urls)))
+    elif work.source:
+        pages = pages.join(Source, Source.id == WatchedPage.source_id).where(
+            Source.name == work.source
+        )
     written = 0
     with db.session() as s:
         cycles = s.scalars(
-            select(StagedEvent.cycle)
-            .join(WatchedPage, WatchedPage.id == StagedEvent.page_id)
-            .where(WatchedPage.url.in_(list(urls)))
-            .distinct()
+            select(StagedEvent.cycle).where(StagedEvent.page_id.in_(pages)).distinct()
         ).all()
         for cycle in cycles:
             written += len(outbox.publish(s, cycle))
@@ -136,6 +146,9 @@ class QueueExecutor:
             buckets: dict[int, list[str]] = {}
             for t in plan_targets(self.db, self.config, None, name):
                 buckets.setdefault((t.page_id or 0) // self.batch, []).append(t.url)
+            if len(buckets) == 1:  # one task crawls the whole source (its key: crawl:NAME)
+                out.append((f"crawl:{name}:{next(iter(buckets))}", Work("crawl", source=name)))
+                continue
             out += [
                 (f"crawl:{name}:{b}", Work("crawl", source=name, urls=tuple(urls)))
                 for b, urls in sorted(buckets.items())
@@ -165,37 +178,81 @@ class WorkerOptions:
     name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
 
-async def run_worker(app: App, ctx: Context, options: WorkerOptions, stop: asyncio.Event) -> None:
+async def run_worker(
+    app: App,
+    ctx: Context,
+    options: WorkerOptions,
+    stop: asyncio.Event,
+    on_done: Done | None = None,
+) -> None:
     """Take and run tasks until ``stop`` is set; the tasks in flight are finished first.
 
-    Also, every heartbeat, puts back in the queue the tasks of workers that went silent.
+    The app must be open. Every heartbeat, the tasks of workers that went silent are put
+    back in the queue (by one worker at a time).
     """
-    ensure_queue_schema(ctx.db.engine)
-    async with app.open_async():
-        worker = asyncio.ensure_future(
-            app.run_worker_async(
-                queues=[settings.QUEUE_NAME],
-                name=options.name,
-                concurrency=options.concurrency,
-                install_signal_handlers=False,  # ours (monitor.terminal) decide
-                additional_context={"monitor": ctx},
-                update_heartbeat_interval=options.heartbeat_s,
-                stalled_worker_timeout=options.stalled_s,
-                fetch_job_polling_interval=max(options.heartbeat_s, 1.0),
-            )
+    worker = asyncio.ensure_future(
+        app.run_worker_async(
+            queues=[settings.QUEUE_NAME],
+            name=options.name,
+            concurrency=options.concurrency,
+            install_signal_handlers=False,  # ours (monitor.terminal) decide
+            additional_context={"monitor": ctx, "on_done": on_done},
+            update_heartbeat_interval=options.heartbeat_s,
+            stalled_worker_timeout=options.stalled_s,
+            fetch_job_polling_interval=max(options.heartbeat_s, 1.0),
         )
-        recovery = asyncio.ensure_future(_recover_forever(app, ctx.db, options))
-        stopping = asyncio.ensure_future(stop.wait())
-        try:
-            await asyncio.wait({worker, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            recovery.cancel()
-            worker.cancel()  # procrastinate then waits for the tasks in flight
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
-            stopping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await recovery
+    )
+    recovery = asyncio.ensure_future(_recover_forever(app, ctx.db, options))
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({worker, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        recovery.cancel()
+        worker.cancel()  # procrastinate then waits for the tasks in flight
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
+        stopping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await recovery
+
+
+class QueueRunner:
+    """``policy-monitor run``'s executor on PostgreSQL: work goes to the queue.
+
+    With ``concurrency`` > 0 this process is also a worker that runs that many tasks at
+    once (0: schedule only, the workers run elsewhere). Create it on the running loop;
+    :meth:`drain` (the daemon calls it when stopping) finishes the tasks in flight.
+    """
+
+    def __init__(self, ctx: Context, *, concurrency: int = 1, on_done: Done | None = None) -> None:
+        ensure_queue_schema(ctx.db.engine)
+        self.ctx = ctx
+        self.on_done = on_done
+        self.app = make_app(ctx.db.url, pool_size=concurrency + 3)
+        self.executor = QueueExecutor(self.app, ctx.db, ctx.config)
+        self.options = WorkerOptions(concurrency=max(concurrency, 1))
+        self.concurrency = concurrency
+        self._stop = asyncio.Event()
+        self._worker: asyncio.Future[None] | None = None
+        self._ready = asyncio.ensure_future(self._open())
+
+    async def _open(self) -> None:
+        await self.app.open_async()
+        if self.concurrency:
+            self._worker = asyncio.ensure_future(
+                run_worker(self.app, self.ctx, self.options, self._stop, self.on_done)
+            )
+
+    async def submit(self, work: Work) -> None:
+        await self._ready
+        await self.executor.submit(work)
+
+    async def drain(self) -> None:
+        self._stop.set()
+        await self._ready
+        if self._worker is not None:
+            await self._worker
+        await self.app.close_async()
 
 
 async def _recover_forever(app: App, db: Database, options: WorkerOptions) -> None:
@@ -225,6 +282,10 @@ async def recover_stalled(app: App, db: Database, stalled_s: float) -> int:
             for job in jobs:
                 try:
                     await app.job_manager.retry_job(job)
+                except UniqueViolation:  # the same task waits already: it does the work
+                    await app.job_manager.finish_job(job, Status.ABORTED, delete_job=False)
+                    log.warning("task %s of a silent worker is superseded by a waiting one", job.id)
+                    continue
                 except ProcrastinateException:  # finished or moved meanwhile
                     continue
                 n += 1

@@ -26,8 +26,15 @@ from monitor.worker import make_pool
 from spiders.settings import crawl_settings
 
 
-def executor_for(db: Database, ctx: Context, *, on_done: Done | None = None) -> Executor:
-    """Where scheduled work runs: here, in this process (the embedded default)."""
+def executor_for(
+    db: Database, ctx: Context, *, on_done: Done | None = None, queue_workers: int = 1
+) -> Executor:
+    """Where scheduled work runs: on SQLite here, in this process (the embedded default); on
+    PostgreSQL through the task queue, with ``queue_workers`` tasks at once run here too."""
+    if db.engine.dialect.name == "postgresql":
+        from monitor.queue import QueueRunner
+
+        return QueueRunner(ctx, concurrency=queue_workers, on_done=on_done)
     return InProcess(ctx, on_done=on_done)
 
 
@@ -59,6 +66,9 @@ def _seconds(value: float | None, name: str) -> float | None:
 @click.option("--workers", type=click.IntRange(0, 64),
               help="Processes for normalising and diffing (default: one per core for 24+ "
               "pages; 0: inline).")  # fmt: skip
+@click.option("--queue-workers", type=click.IntRange(0, 64), default=1, show_default=True,
+              help="PostgreSQL: queued tasks this process runs at once (0: schedule only; "
+              "`policy-monitor worker` runs them elsewhere).")  # fmt: skip
 def run_command(
     config_path: str,
     db_url: str | None,
@@ -66,6 +76,7 @@ def run_command(
     crawl_seconds: float | None,
     deliver_seconds: float,
     workers: int | None,
+    queue_workers: int,
 ) -> int:
     """Run the monitor until stopped: discovery polls, re-crawls, deadlines, digests, delivery.
 
@@ -107,9 +118,11 @@ def run_command(
             daemon.record(work, summary, seconds)
             _say(report_line(work, summary, seconds))
 
-        daemon.executor = executor_for(db, ctx, on_done=done)
-        # work that runs here means no cycle of ours runs elsewhere: drafts left are orphans
-        daemon.recover = isinstance(daemon.executor, InProcess)
+        daemon.executor = executor_for(db, ctx, on_done=done, queue_workers=queue_workers)
+        # work that runs here means no cycle of ours runs elsewhere: drafts left are orphans.
+        # With queue workers elsewhere, a live cycle's drafts may go out before it ends: each
+        # event still once (its dedup key), only folding across that cycle's pages is lost.
+        daemon.recover = isinstance(daemon.executor, InProcess) or queue_workers > 0
         ctx.follow_up = daemon.submit
         await daemon.run()
 

@@ -54,7 +54,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000  # a second writer waits this long instead of fa
 # -- the task queue (PostgreSQL only) ---------------------------------------------------------
 QUEUE_NAME = "monitor"  # the procrastinate queue every task goes to
 QUEUE_BATCH_PAGES = 50  # pages per crawl task: small enough to spread, big enough to amortise
-QUEUE_HEARTBEAT_S = 10.0  # a worker marks itself alive this often
-QUEUE_STALLED_S = 30.0  # a worker silent this long is dead; its tasks are run again
+QUEUE_HEARTBEAT_S = 2.0  # a worker marks itself alive this often (one tiny UPDATE)
+QUEUE_STALLED_S = 10.0  # a worker silent this long is dead; its tasks are run again
 QUEUE_MAX_ATTEMPTS = 5  # a task that raised is retried, with backoff, up to this many runs
 QUEUE_KEEP_JOBS_HOURS = 72  # finished tasks stay visible this long, then are pruned

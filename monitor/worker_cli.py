@@ -8,6 +8,7 @@ Ctrl-C finishes the tasks in flight, then exits with status 130; a second one qu
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import click
 
@@ -71,7 +72,10 @@ def worker_command(
     """
     from monitor.jobs import Context
     from monitor.queue import QueueExecutor, WorkerOptions, make_app, run_worker
+    from monitor.queue_schema import ensure_queue_schema
 
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:  # -v: our lines, not each job's
+        logging.getLogger("procrastinate").setLevel(logging.WARNING)
     config = load_config(config_path)
     url = resolve_url(db_url, config.database, configured_at=config.where("database"))
     if not url.startswith("postgresql"):
@@ -80,7 +84,9 @@ def worker_command(
             f"{url.given!r}. On SQLite, `policy-monitor run` does all the work in one process."
         )
     if stalled_s <= heartbeat_s * 2:
-        raise click.BadParameter("must be more than twice --heartbeat", param_hint="--stalled-after")
+        raise click.BadParameter(
+            "must be more than twice --heartbeat", param_hint="--stalled-after"
+        )
     db = Database(url)
     crawl = crawl_settings(config.fetch)
     crawl["POLICY_MONITOR_ALLOWED_DOMAINS"] = allowed_domains(
@@ -103,8 +109,10 @@ def worker_command(
             loop.call_soon_threadsafe(stopping.set)
 
         with terminal.graceful_interrupts(on_signal):
+            ensure_queue_schema(db.engine)
             terminal.echo(f"worker {options.name}: waiting for work", err=True)
-            await run_worker(app, ctx, options, stopping)
+            async with app.open_async():
+                await run_worker(app, ctx, options, stopping)
 
     try:
         run_job(job, crawl, stop)
