@@ -70,7 +70,7 @@ def _wait_for(cond: Callable[[], object], timeout: float) -> None:
 def _config(tmp_path: Path, base: str, db_url: str, slack_api: str) -> Path:
     lines = [
         f"database: {db_url}",
-        "fetch: {contact: test@example.org, concurrency: 16}",
+        "fetch: {contact: test@example.org, autothrottle: false, per_domain_concurrency: 16}",
         "notify:",
         "  slack:",
         "    token_env: QUEUE_TEST_SLACK_TOKEN",
