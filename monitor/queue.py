@@ -270,7 +270,8 @@ async def recover_stalled(app: App, db: Database, stalled_s: float) -> int:
     One worker at a time does it (an advisory lock), so a task is never re-queued twice,
     which could let two workers run it at once.
     """
-    with db.engine.connect() as conn:
+    # autocommit: the session-level lock is held across awaits, a transaction is not
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": RECOVERY_LOCK})
         if not got.scalar():
             return 0
@@ -295,4 +296,3 @@ async def recover_stalled(app: App, db: Database, stalled_s: float) -> int:
             return n
         finally:
             conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": RECOVERY_LOCK})
-            conn.commit()

@@ -56,5 +56,5 @@ QUEUE_NAME = "monitor"  # the procrastinate queue every task goes to
 QUEUE_BATCH_PAGES = 50  # pages per crawl task: small enough to spread, big enough to amortise
 QUEUE_HEARTBEAT_S = 2.0  # a worker marks itself alive this often (one tiny UPDATE)
 QUEUE_STALLED_S = 10.0  # a worker silent this long is dead; its tasks are run again
-QUEUE_MAX_ATTEMPTS = 5  # a task that raised is retried, with backoff, up to this many runs
+QUEUE_MAX_ATTEMPTS = 5  # a task that raised is retried, after 2, 4, 8... s, this many times
 QUEUE_KEEP_JOBS_HOURS = 72  # finished tasks stay visible this long, then are pruned
