@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import Executor, ThreadPoolExecutor
 
 import click
 
@@ -39,7 +40,7 @@ from spiders.settings import crawl_settings
     type=click.IntRange(0, 64),
     default=0,
     show_default=True,
-    help="Processes for normalising and diffing (0: in the worker; add workers to scale).",
+    help="Processes for normalising and diffing (0: a thread of the worker; add workers to scale).",
 )
 @click.option(
     "--heartbeat",
@@ -94,7 +95,13 @@ def worker_command(
     )
     stop = Stop()
     options = WorkerOptions(concurrency=concurrency, heartbeat_s=heartbeat_s, stalled_s=stalled_s)
-    pool = make_pool(settings.INLINE_BELOW, processes) if processes else None
+    # Without processes the CPU step runs in one thread, not on the loop: the loop stays free
+    # for heartbeats (a loop blocked past --stalled-after looks dead), the GIL keeps one core.
+    pool: Executor = (
+        make_pool(settings.INLINE_BELOW, processes) or ThreadPoolExecutor(1)
+        if processes
+        else ThreadPoolExecutor(1, thread_name_prefix="analyse")
+    )
     app = make_app(url, pool_size=concurrency + 3)
 
     async def job(fetch: Fetch) -> None:
@@ -117,8 +124,7 @@ def worker_command(
     try:
         run_job(job, crawl, stop)
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=True, cancel_futures=True)
         db.dispose()
     terminal.raise_if_interrupted()
     return terminal.EXIT_OK

@@ -98,7 +98,7 @@ def _workers(config: Path, tmp_path: Path, n: int) -> list[tuple[subprocess.Pope
         cmd = [sys.executable, "-m", "monitor", "-v", "worker", "--config", str(config)]
         with log.open("w") as err:
             proc = subprocess.Popen(
-                [*cmd, "--heartbeat", "1", "--stalled-after", "4"],
+                [*cmd, "--heartbeat", "1", "--stalled-after", "6"],
                 env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=err,
