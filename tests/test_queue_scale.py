@@ -49,6 +49,7 @@ def mirror(tmp_path: Path) -> Iterator[str]:
     proc = subprocess.Popen(
         [sys.executable, str(MIRROR), *args, "--ready-file", str(ready)],
         stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,  # the killed worker's connections reset: not news
     )
     try:
         _wait_for(ready.exists, 30)
