@@ -92,7 +92,10 @@ async def _run_task(jc: JobContext, work: dict[str, Any]) -> Summary:
 async def _prune_jobs(jc: JobContext, timestamp: int) -> None:
     """Forget finished tasks older than ``QUEUE_KEEP_JOBS_HOURS`` (hourly, on one worker)."""
     await jc.app.job_manager.delete_old_jobs(
-        nb_hours=settings.QUEUE_KEEP_JOBS_HOURS, include_failed=True, include_cancelled=True
+        nb_hours=settings.QUEUE_KEEP_JOBS_HOURS,
+        include_failed=True,
+        include_cancelled=True,
+        include_aborted=True,
     )
 
 
