@@ -57,6 +57,7 @@ class PageConfig(_Model):
     title: str | None = None
     normaliser: str | None = None
     chapters: list[str] = Field(default_factory=list)  # NICE: chapter slugs watched as pages
+    schedule: ScheduleConfig | None = None  # its own re-crawl schedule (``run``), not its source's
 
     @property
     def chapter_urls(self) -> list[str]:

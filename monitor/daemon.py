@@ -89,6 +89,11 @@ def plan(config: Config, options: RunOptions) -> list[Planned]:
             out.append(Planned(Work("discover", source=src.name), trigger, words))
         trigger, words = _crawl_trigger(src.schedule, options)
         out.append(Planned(Work("crawl", source=src.name), trigger, words))
+        for page in src.pages:  # a page with its own schedule is re-crawled on that one
+            if page.schedule is not None:
+                urls = (page.url, *page.chapter_urls)
+                trigger, words = _crawl_trigger(page.schedule, options)
+                out.append(Planned(Work("crawl", source=src.name, urls=urls), trigger, words))
     trigger, words = _every(options.deliver_s)
     out.append(Planned(Work("deliver"), trigger, words))
     hh, mm = _at(options.deadlines_at)
@@ -115,6 +120,11 @@ def plan(config: Config, options: RunOptions) -> list[Planned]:
             )
         )
     return out
+
+
+def current() -> Daemon | None:
+    """The daemon running in this process, if any (for health endpoints)."""
+    return _running[-1] if _running else None
 
 
 async def fire(data: dict[str, Any]) -> None:

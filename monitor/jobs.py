@@ -181,11 +181,27 @@ def _targets_for_urls(ctx: Context, urls: Iterable[str]) -> list[FetchTarget]:
         return targets_for(pages, source_kinds(s), configured_normalisers(ctx.config))
 
 
+def _own_schedule(config: Config, source: str | None) -> set[str]:
+    """URLs of the pages that ``schedule:`` on their own (their source's crawl skips them)."""
+    sources = [config.source(source)] if source else config.sources
+    return {
+        u
+        for src in sources
+        for p in src.pages
+        if p.schedule is not None
+        for u in (p.url, *p.chapter_urls)
+    }
+
+
 async def _crawl(work: Work, ctx: Context) -> Summary:
+    # plan_targets registers the configured pages first: a page's own job may run first
+    planned = plan_targets(ctx.db, ctx.config, None, work.source)
     if work.urls:
-        targets = _targets_for_urls(ctx, work.urls)
-    else:
-        targets = plan_targets(ctx.db, ctx.config, None, work.source)
+        wanted = set(work.urls)
+        targets = [t for t in planned if t.url in wanted]
+    else:  # the source's pages, but those with a schedule of their own
+        own = _own_schedule(ctx.config, work.source)
+        targets = [t for t in planned if t.url not in own]
     report = await _cycle(ctx, targets)
     if report.events:
         await _then_deliver(ctx)

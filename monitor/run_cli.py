@@ -116,7 +116,8 @@ def run_command(
 
         def done(work: Work, summary: Summary, seconds: float) -> None:
             daemon.record(work, summary, seconds)
-            _say(report_line(work, summary, seconds))
+            if work.kind != "deliver" or any(summary.values()):  # idle deliveries stay quiet
+                _say(report_line(work, summary, seconds))
 
         daemon.executor = executor_for(db, ctx, on_done=done, queue_workers=queue_workers)
         # work that runs here means no cycle of ours runs elsewhere: drafts left are orphans.
@@ -124,6 +125,8 @@ def run_command(
         # event still once (its dedup key), only folding across that cycle's pages is lost.
         daemon.recover = isinstance(daemon.executor, InProcess) or queue_workers > 0
         ctx.follow_up = daemon.submit
+        # Services that share this loop (an HTTP health endpoint) start here and read
+        # daemon.alive(), daemon.next_runs() and daemon.last_poll().
         await daemon.run()
 
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -156,4 +157,35 @@ def test_deadlines_and_delivery_run_for_real(tmp_path: Any) -> None:
     assert deadlines == {"events": 0, "passed_since": "2026-01-01"}
     assert delivered == {"routed": 0, "sent": 0, "retrying": 0, "dead": 0}
     assert followed == []
+    ctx.db.dispose()
+
+
+def test_first_run_does_not_replay_old_deadlines(tmp_path: Any) -> None:
+    """The seed registry's deadlines of 2014-2024 have passed: a first run reports none of them,
+    the same run told to look back (``since``) reports them, and a second look reports none."""
+    from monitor.commitment import load_seed
+
+    ctx = _context(tmp_path)
+    assert load_seed(ctx.db) > 0
+
+    async def run(since: str) -> dict[str, Any]:
+        return await jobs.perform(Work("deadlines", since=since), ctx)
+
+    today = datetime.now(UTC).date().isoformat()
+    assert asyncio.run(run(today))["events"] == 0
+    replay = asyncio.run(run("2014-01-01"))["events"]
+    assert replay > 5
+    assert asyncio.run(run("2014-01-01"))["events"] == 0  # each deadline once
+    ctx.db.dispose()
+
+
+def test_digest_work_runs_the_digest_job(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitor.config import EmailConfig, NotifyConfig
+
+    monkeypatch.setenv("POLICY_MONITOR_SECRET", "a-test-secret-of-enough-length")
+    ctx = _context(tmp_path)
+    ctx.config = Config(notify=NotifyConfig(email=EmailConfig(smtp_host="127.0.0.1", smtp_port=9)))
+    got = asyncio.run(jobs.perform(Work("digest", period="weekly"), ctx))
+    assert got["sent"] == got["already"] == got["empty"] == 0  # nobody follows anything yet
+    assert got["period"]  # the label of the latest weekly period, e.g. "2026-11-28"
     ctx.db.dispose()

@@ -13,11 +13,18 @@ from typing import Any
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from monitor.config import Config, EmailConfig, NotifyConfig, ScheduleConfig, SourceConfig
+from monitor.config import (
+    Config,
+    EmailConfig,
+    NotifyConfig,
+    PageConfig,
+    ScheduleConfig,
+    SourceConfig,
+)
 from monitor.crawl import Stop
-from monitor.daemon import JOBSTORE_TABLE, Daemon, RunOptions, plan
+from monitor.daemon import JOBSTORE_TABLE, LOST_LOCK, Daemon, RunOptions, plan
 from monitor.db import Database
-from monitor.jobs import Context, Work
+from monitor.jobs import Context, Work, _own_schedule
 from monitor.runlock import RunLock
 
 
@@ -85,6 +92,19 @@ def test_plan_follows_the_config() -> None:
         ("weekly", "saturday 08:30 Europe/London"),
     ]
     assert not any(p.start_now for p in digests)  # a digest waits for its time
+    own = _config()
+    own.sources[0].pages = [
+        PageConfig(url="https://www.nice.org.uk/guidance/ng1", chapters=["recommendations"]),
+        PageConfig(
+            url="https://www.nice.org.uk/guidance/ng2", schedule=ScheduleConfig(every_minutes=5)
+        ),
+    ]
+    planned = plan(own, opts)
+    page_job = next(p for p in planned if p.work.urls)
+    assert page_job.work.urls == ("https://www.nice.org.uk/guidance/ng2",)
+    assert page_job.schedule == "every 300s jitter 30s"
+    assert page_job.work.key().startswith("crawl:site:")
+    assert _own_schedule(own, "site") == {"https://www.nice.org.uk/guidance/ng2"}
     short = RunOptions(crawl_s=2, jitter_s=60)  # jitter is at most a tenth of the interval
     crawl = next(p for p in plan(_config(), short) if p.work.kind == "crawl")
     assert crawl.schedule == "every 2s jitter 0.2s"
@@ -133,4 +153,17 @@ def test_jobs_persist_and_misfires_coalesce(db_url: str) -> None:
     assert deadlines.args[0]["since"] == first_since  # the first run's date, kept for good
     assert deadlines.name == "daily 06:00 Europe/London"
     store.shutdown()
+    db.dispose()
+
+
+def test_a_lost_lock_stops_the_daemon(tmp_path: Any) -> None:
+    class CutLock(RunLock):
+        def healthy(self) -> bool:
+            return False
+
+    db = Database(f"sqlite:///{tmp_path / 'lock.db'}")
+    ctx = Context(db=db, config=_config(), fetch=_no_fetch, stop=Stop())
+    daemon = Daemon(ctx, CutLock(what="test"), RunOptions(), executor=Recorder())
+    daemon.check_lock()
+    assert ctx.stop.reason == LOST_LOCK and daemon.lost_lock and not daemon.alive()
     db.dispose()
