@@ -53,6 +53,7 @@ COMMANDS = {
     "subscriptions": ("monitor.subscription_cli", "subscriptions_group"),
     "team": ("monitor.team_cli", "team_group"),
     "triage": ("monitor.team_cli", "triage_group"),
+    "worker": ("monitor.worker_cli", "worker_command"),
 }
 
 

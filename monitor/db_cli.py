@@ -13,6 +13,7 @@ from monitor.db import (
     resolve_url,
     upgrade,
 )
+from monitor.queue_schema import ensure_queue_schema, has_queue
 
 
 @click.group("db")
@@ -24,12 +25,15 @@ def db_group() -> None:
 @click.option("--db", "db_url", help=URL_HELP)
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(db_url: str | None, revision: str) -> None:
-    """Apply schema migrations."""
+    """Apply schema migrations (on PostgreSQL, also the task queue's tables, once)."""
     url = resolve_url(db_url)
     engine = open_engine(url)
     with database_errors(url):
         upgrade(engine, revision)
+        queue = has_queue(engine) and ensure_queue_schema(engine)
     click.echo(f"database at revision {current_revision(engine) or 'empty'}")
+    if queue:
+        click.echo("task queue tables created (procrastinate)")
 
 
 @db_group.command("downgrade")

@@ -28,8 +28,15 @@ from monitor.worker import make_pool
 from spiders.settings import crawl_settings
 
 
-def executor_for(db: Database, ctx: Context, *, on_done: Done | None = None) -> Executor:
-    """Where scheduled work runs: here, in this process (the embedded default)."""
+def executor_for(
+    db: Database, ctx: Context, *, on_done: Done | None = None, queue_workers: int = 1
+) -> Executor:
+    """Where scheduled work runs: on SQLite here, in this process (the embedded default); on
+    PostgreSQL through the task queue, with ``queue_workers`` tasks at once run here too."""
+    if db.engine.dialect.name == "postgresql":
+        from monitor.queue import QueueRunner
+
+        return QueueRunner(ctx, concurrency=queue_workers, on_done=on_done)
     return InProcess(ctx, on_done=on_done)
 
 
@@ -64,6 +71,9 @@ def _seconds(value: float | None, name: str) -> float | None:
               "pages; 0: inline).")  # fmt: skip
 @click.option("--listen", metavar="HOST:PORT", envvar="POLICY_MONITOR_LISTEN",
               help="Serve /metrics and /healthz here (e.g. 127.0.0.1:9108; default: off).")  # fmt: skip
+@click.option("--queue-workers", type=click.IntRange(0, 64), default=1, show_default=True,
+              help="PostgreSQL: queued tasks this process runs at once (0: schedule only; "
+              "`policy-monitor worker` runs them elsewhere).")  # fmt: skip
 def run_command(
     config_path: str,
     db_url: str | None,
@@ -72,6 +82,7 @@ def run_command(
     deliver_seconds: float,
     workers: int | None,
     listen: str | None,
+    queue_workers: int,
 ) -> int:
     """Run the monitor until stopped: discovery polls, re-crawls, deadlines, digests, delivery.
 
@@ -115,9 +126,11 @@ def run_command(
             if work.kind != "deliver" or any(summary.values()):  # idle deliveries stay quiet
                 _say(report_line(work, summary, seconds))
 
-        daemon.executor = executor_for(db, ctx, on_done=done)
-        # work that runs here means no cycle of ours runs elsewhere: drafts left are orphans
-        daemon.recover = isinstance(daemon.executor, InProcess)
+        daemon.executor = executor_for(db, ctx, on_done=done, queue_workers=queue_workers)
+        # work that runs here means no cycle of ours runs elsewhere: drafts left are orphans.
+        # With queue workers elsewhere, a live cycle's drafts may go out before it ends: each
+        # event still once (its dedup key), only folding across that cycle's pages is lost.
+        daemon.recover = isinstance(daemon.executor, InProcess) or queue_workers > 0
         ctx.follow_up = daemon.submit
         # /metrics and /healthz share this loop and ask daemon.alive()
         ops = await serve_ops(db, daemon, address) if address else None

@@ -53,3 +53,10 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000  # a second writer waits this long instead of fa
 
 # -- operations -------------------------------------------------------------------------------
 HEALTH_MAX_POLL_AGE_S = 6 * 3600.0  # /healthz fails when no page was fetched well for this long
+# -- the task queue (PostgreSQL only) ---------------------------------------------------------
+QUEUE_NAME = "monitor"  # the procrastinate queue every task goes to
+QUEUE_BATCH_PAGES = 50  # pages per crawl task: small enough to spread, big enough to amortise
+QUEUE_HEARTBEAT_S = 2.0  # a worker marks itself alive this often (one tiny UPDATE)
+QUEUE_STALLED_S = 10.0  # a worker silent this long is dead; its tasks are run again
+QUEUE_MAX_ATTEMPTS = 5  # a task that raised is retried, after 2, 4, 8... s, this many times
+QUEUE_KEEP_JOBS_HOURS = 72  # finished tasks stay visible this long, then are pruned
