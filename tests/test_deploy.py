@@ -32,8 +32,6 @@ REPO = Path(__file__).resolve().parents[1]
 DEPLOY = REPO / "deploy"
 SYSTEMD = DEPLOY / "systemd"
 BINARY = "/opt/policy-monitor/bin/policy-monitor"
-# commands other branches add; until they are merged a deploy file may name them
-PENDING = {"worker": "queue", "serve": "web"}
 VAR = re.compile(r"POLICY_MONITOR_[A-Z0-9_]+")
 
 
@@ -121,8 +119,6 @@ def resolve(argv: list[str]) -> tuple[click.Command, list[str]]:
         if option == "--log-format":
             args.pop(0)
     name = args.pop(0)
-    if name not in COMMANDS and name in PENDING:
-        pytest.skip(f"`{name}` arrives with the {PENDING[name]} branch")
     assert name in COMMANDS, f"no command {name!r} in monitor.cli.COMMANDS"
     command = cli.get_command(ctx, name)
     assert command is not None
@@ -294,8 +290,6 @@ def _wait_for_port(proc: subprocess.Popen[str]) -> int:
 
 @pytest.mark.slow
 def test_the_web_entry_point_answers(tmp_path: Path) -> None:
-    if "serve" not in COMMANDS:
-        pytest.skip(f"`serve` arrives with the {PENDING['serve']} branch")
     (_, argv), *_ = [(w, a) for w, a in COMMAND_LINES if w == "compose web"]
     argv = list(argv)
     config = tmp_path / "monitor.yml"
