@@ -6,6 +6,8 @@ the variables. Errors name the file, line and key.
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +25,7 @@ from pydantic import (
 )
 
 from monitor import settings
+from monitor.addresses import ALLOW_ALL
 from monitor.config_keys import unknown_key
 from monitor.errors import ConfigError
 from monitor.politeness import user_agent
@@ -136,6 +139,16 @@ class SourceConfig(_Model):
         )
 
 
+def _private_from_env() -> bool | list[str]:
+    """The process-wide opt-in (tests, local development): "1"/"true", or CIDRs with commas."""
+    value = os.environ.get(settings.ALLOW_PRIVATE_ENV, "").strip()
+    if value.lower() in ("", "0", "false", "no"):
+        return False
+    if value.lower() in ("1", "true", "yes"):
+        return True
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
 class FetchConfig(_Model):
     """Politeness and limits for every crawl."""
 
@@ -149,6 +162,28 @@ class FetchConfig(_Model):
     obey_robots: bool = True
     autothrottle: bool = True
     failures_before_removed: int = Field(default=settings.FAILURES_BEFORE_REMOVED, ge=1, le=100)
+    # Loopback, private, link-local and metadata addresses are refused unless this says so:
+    # true (any), or a list of CIDRs. Unset: $POLICY_MONITOR_ALLOW_PRIVATE_ADDRESSES decides.
+    allow_private_addresses: bool | list[str] = Field(default_factory=_private_from_env)
+
+    @field_validator("allow_private_addresses")
+    @classmethod
+    def _networks(cls, v: bool | list[str]) -> bool | list[str]:
+        if isinstance(v, list):
+            for i, cidr in enumerate(v):
+                try:
+                    ipaddress.ip_network(cidr, strict=False)
+                except ValueError as exc:
+                    raise LocatedError(f"{cidr!r} is not a network (10.0.0.0/8)", (i,)) from exc
+        return v
+
+    @property
+    def allowed_networks(self) -> tuple[str, ...]:
+        """The networks exempt from the address guard (``monitor.addresses``)."""
+        v = self.allow_private_addresses
+        if v is True:
+            return ALLOW_ALL
+        return tuple(v) if isinstance(v, list) else ()
 
     @property
     def full_user_agent(self) -> str:

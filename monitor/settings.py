@@ -23,6 +23,7 @@ MAX_SEARCH_PAGES = 5  # Search API pages read per poll (1 on the first, baseline
 MAX_SEEN = 5000  # URLs remembered per feed or search, for telling new entries from old
 FAILURES_BEFORE_REMOVED = 3  # consecutive 404/410 answers before "page removed"
 REMOVED_STATUSES = (404, 410)  # the only answers that can mean a page is gone
+ALLOW_PRIVATE_ENV = "POLICY_MONITOR_ALLOW_PRIVATE_ADDRESSES"  # opt-in when the config is silent
 
 # -- the chain --------------------------------------------------------------------------------
 SITEWIDE_MIN_PAGES = 3  # the same edit on this many pages of a site is one site-wide event
