@@ -43,4 +43,5 @@ CONFIRM_TOKEN_MAX_AGE_S = 48 * 3600  # a confirmation link expires after this
 # -- storage ----------------------------------------------------------------------------------
 DATABASE_ENV = "POLICY_MONITOR_DATABASE_URL"
 DATABASE_URL = "sqlite:///policy-monitor.db"  # the embedded default, in the working folder
+PG_CONNECT_TIMEOUT_S = 10  # an unreachable PostgreSQL server fails in seconds, not minutes
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # a second writer waits this long instead of failing at once
