@@ -162,6 +162,7 @@ class FetchConfig(_Model):
     obey_robots: bool = True
     autothrottle: bool = True
     failures_before_removed: int = Field(default=settings.FAILURES_BEFORE_REMOVED, ge=1, le=100)
+    failures_before_error: int = Field(default=settings.FAILURES_BEFORE_ERROR, ge=1, le=100)
     # Loopback, private, link-local and metadata addresses are refused unless this says so:
     # true (any), or a list of CIDRs. Unset: $POLICY_MONITOR_ALLOW_PRIVATE_ADDRESSES decides.
     allow_private_addresses: bool | list[str] = Field(default_factory=_private_from_env)

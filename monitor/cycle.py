@@ -59,6 +59,7 @@ class Cycle:
         registry: Registry | None = None,
         allowed_domains: list[str] | tuple[str, ...] = (),
         failures_before_removed: int = settings.FAILURES_BEFORE_REMOVED,
+        failures_before_error: int = settings.FAILURES_BEFORE_ERROR,
         pool: Executor | None = None,
         load_registry: bool = True,
     ) -> None:
@@ -67,6 +68,7 @@ class Cycle:
         self.pool = pool
         self.allowed_domains = tuple(allowed_domains)
         self.failures_before_removed = failures_before_removed
+        self.failures_before_error = failures_before_error
         if registry is None and load_registry:
             with db.session() as s:
                 registry = store.load_registry(s)
@@ -103,6 +105,7 @@ class Cycle:
             work=work,
             allowed_domains=self.allowed_domains,
             failures_before_removed=self.failures_before_removed,
+            failures_before_error=self.failures_before_error,
         )
 
     def _save(
@@ -161,6 +164,7 @@ async def run_cycle(
         registry=registry,
         allowed_domains=[d for src in config.sources for d in src.allowed_domains],
         failures_before_removed=config.fetch.failures_before_removed,
+        failures_before_error=config.fetch.failures_before_error,
         pool=pool,
     )
     tasks: set[asyncio.Task[None]] = set()

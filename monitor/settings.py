@@ -22,6 +22,7 @@ MAX_CHILD_SITEMAPS = 20  # children of one sitemap index read per poll
 MAX_SEARCH_PAGES = 5  # Search API pages read per poll (1 on the first, baseline poll)
 MAX_SEEN = 5000  # URLs remembered per feed or search, for telling new entries from old
 FAILURES_BEFORE_REMOVED = 3  # consecutive 404/410 answers before "page removed"
+FAILURES_BEFORE_ERROR = 5  # consecutive failed checks (5xx, timeouts...) before one error event
 REMOVED_STATUSES = (404, 410)  # the only answers that can mean a page is gone
 ALLOW_PRIVATE_ENV = "POLICY_MONITOR_ALLOW_PRIVATE_ADDRESSES"  # opt-in when the config is silent
 

@@ -42,6 +42,7 @@ class Reply:
     gzip: bool = False
     cut_after: int | None = None  # body bytes actually sent before the connection closes
     reset: bool = False  # close a cut reply with RST instead of FIN
+    trickle_s: float = 0.0  # pause between 16-byte pieces of the body (a slow-drip server)
 
 
 @dataclass
@@ -143,7 +144,13 @@ class LocalServer:
                     with server._lock:
                         server.bodies[self.path] += 1
                     try:
-                        self.wfile.write(body)
+                        if reply.trickle_s:
+                            for i in range(0, len(body), 16):
+                                self.wfile.write(body[i : i + 16])
+                                self.wfile.flush()
+                                time.sleep(reply.trickle_s)
+                        else:
+                            self.wfile.write(body)
                     except (BrokenPipeError, ConnectionResetError):
                         return
 
