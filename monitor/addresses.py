@@ -12,12 +12,21 @@ networks a configuration explicitly allows (tests serve pages from 127.0.0.1).
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-__all__ = ["ALLOW_ALL", "AddressPolicy", "BlockedAddress", "classify", "host_literal"]
+__all__ = [
+    "ALLOW_ALL",
+    "MAX_URL_LENGTH",
+    "AddressPolicy",
+    "BlockedAddress",
+    "classify",
+    "host_literal",
+    "url_problem",
+]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -52,6 +61,40 @@ _NAMED: list[tuple[str, list[Network]]] = [
     ),
 ]
 ALLOW_ALL: tuple[str, ...] = ("0.0.0.0/0", "::/0")  # what ``allow_private_addresses: true`` means
+
+
+MAX_URL_LENGTH = 2048  # longer URLs are refused (browsers and CDNs cut at about this)
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be fetched as written (scheme, host, port, length), or None."""
+    if len(url) > MAX_URL_LENGTH:
+        return f"longer than {MAX_URL_LENGTH} characters"
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        return "contains spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return f"not a URL ({exc})"
+    if parts.scheme not in ("http", "https"):
+        return "not an http:// or https:// URL"
+    host = parts.hostname or ""
+    if not host:
+        return "has no host"
+    if port == 0:
+        return "port 0"
+    if host_literal(host) is not None or ":" in host:
+        return None
+    try:
+        ascii_host = host.rstrip(".").encode("idna").decode("ascii")
+    except UnicodeError:
+        return f"host {host!r} is not a valid domain name"
+    labels = ascii_host.split(".")
+    if len(ascii_host) > 253 or not all(_LABEL.match(label) for label in labels):
+        return f"host {host!r} is not a valid domain name"
+    return None
 
 
 class BlockedAddress(Exception):

@@ -18,6 +18,7 @@ from monitor.attachments import attachment_urls
 from monitor.body import sha256
 from monitor.change import Analysis
 from monitor.document import Document
+from monitor.errors import PageTooComplex
 from monitor.event import EventDraft
 from monitor.evidence import EvidenceDraft, Registry, implications
 from monitor.fetch import FetchResult
@@ -138,7 +139,13 @@ def follow(
     if job is None:  # the same bytes again
         updates |= _validators(result)
         return PageResult(PageOutcome(url, "unchanged"), updates, events=events, result=result)
-    work = work or compute(job)
+    try:
+        work = work or compute(job)
+    except PageTooComplex as exc:  # refused within a bound: a failed check, not an empty page
+        unread = FetchResult(result.target, result.status, error=f"unreadable page: {exc}")
+        return _failure(
+            unread, before, updates, now, failures_before_removed, failures_before_error
+        )
     # The validators are saved only with the body: had they been saved without it, a failed
     # analysis would turn every later fetch into a 304 and the change would never be seen.
     updates |= _validators(result)

@@ -25,10 +25,11 @@ from pydantic import (
 )
 
 from monitor import settings
-from monitor.addresses import ALLOW_ALL
+from monitor.addresses import ALLOW_ALL, url_problem
 from monitor.config_keys import unknown_key
 from monitor.errors import ConfigError
 from monitor.politeness import user_agent
+from monitor.yaml_limits import too_large
 
 SOURCE_KINDS = ("govuk", "nhse", "nice", "generic")
 
@@ -72,6 +73,9 @@ class PageConfig(_Model):
     def _http_url(cls, v: str) -> str:
         if not v.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
+        problem = url_problem(v)
+        if problem:
+            raise ValueError(f"cannot fetch this URL: {problem}")
         return v
 
 
@@ -352,6 +356,9 @@ def parse_config(text: str, path: str = "<config>") -> Config:
         where = f"{path}:{mark.line + 1}" if mark else path
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{where}: invalid YAML: {problem}") from exc
+    bomb = too_large(root)
+    if bomb:
+        raise ConfigError(f"{path}:{bomb}")
     duplicate = _duplicate_key(root)
     if duplicate:
         raise ConfigError(f"{path}:{duplicate[0]}: {duplicate[1]}: key given twice")

@@ -23,7 +23,7 @@ from monitor.chain import PageOutcome, PageResult, follow, job_for
 from monitor.config import Config
 from monitor.crawl import Fetch, Stop
 from monitor.db import Database
-from monitor.errors import DatabaseError
+from monitor.errors import DatabaseError, PageTooComplex
 from monitor.evidence import Registry
 from monitor.fetch import FetchResult, FetchTarget
 from monitor.worker import PageWork, run_job
@@ -86,7 +86,10 @@ class Cycle:
         try:
             state = self.db.retrying(lambda s: store.load_state(s, result))
             job = job_for(result, state)
-            work = await run_job(self.pool, job) if job is not None else None
+            try:
+                work = await run_job(self.pool, job) if job is not None else None
+            except PageTooComplex:
+                work = None  # refused within a bound; follow() records a failed check
         except Exception as exc:  # a body that crashes the normaliser is one page's error
             log.exception("failed to analyse %s", result.target.url)
             return self._add(

@@ -26,6 +26,8 @@ FAILURES_BEFORE_ERROR = 5  # consecutive failed checks (5xx, timeouts...) before
 REMOVED_STATUSES = (404, 410)  # the only answers that can mean a page is gone
 ALLOW_PRIVATE_ENV = "POLICY_MONITOR_ALLOW_PRIVATE_ADDRESSES"  # opt-in when the config is silent
 
+MAX_TAGS = 200_000  # a page with more "<" than this is refused unread (a big gov.uk page: ~20k)
+
 # -- the chain --------------------------------------------------------------------------------
 SITEWIDE_MIN_PAGES = 3  # the same edit on this many pages of a site is one site-wide event
 INLINE_BELOW = 24  # pages: fewer are analysed inline (a process pool costs ~0.5 s to start)
