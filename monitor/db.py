@@ -283,7 +283,9 @@ class Database:
         except DBAPIError as exc:
             if not exc.connection_invalidated:
                 raise
-            log.warning("database connection lost (%s); running the transaction again", _problem(exc))
+            log.warning(
+                "database connection lost (%s); running the transaction again", _problem(exc)
+            )
         with self.session() as s:
             return work(s)
 

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
 from cli import policy_monitor
+
 from monitor.addresses import url_problem
 from monitor.body import compress, sha256
 from monitor.chain import PageState, follow
@@ -29,7 +29,10 @@ URL = "https://www.gov.uk/guidance/crisis-care"
 def _bomb(top: str) -> str:
     """Nine levels of nine aliases: 387 million values from about 600 bytes."""
     lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
-    lines += [f"{c}: &{c} [{','.join(['*' + p] * 9)}]" for p, c in zip("abcdefgh", "bcdefghi")]
+    lines += [
+        f"{c}: &{c} [{','.join(['*' + p] * 9)}]"
+        for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+    ]
     return "\n".join(lines) + f"\n{top}: *i\n"
 
 
@@ -95,7 +98,9 @@ def test_a_url_list_with_an_invalid_url_is_exit_2_naming_the_line(tmp_path: Path
     urls.write_text("https://www.gov.uk/a\n# a comment\nhttps://a..b/\n")
     proc = policy_monitor("check", "--urls", str(urls), "--db", f"sqlite:///{tmp_path / 'x.db'}")
     assert proc.returncode == 2
-    assert f"{urls}:3: cannot fetch 'https://a..b/': host 'a..b' is not a valid domain" in proc.stderr
+    assert (
+        f"{urls}:3: cannot fetch 'https://a..b/': host 'a..b' is not a valid domain" in proc.stderr
+    )
     assert "Traceback" not in proc.stderr
 
 

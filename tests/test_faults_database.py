@@ -20,9 +20,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from localserver import LocalServer, Reply
 from sqlalchemy import create_engine, func, select, text
 
-from localserver import LocalServer, Reply
 from monitor import settings
 from monitor.db import Database
 from monitor.errors import DatabaseError

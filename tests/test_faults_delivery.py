@@ -11,6 +11,8 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from slackserver import SlackServer
+from smtpserver import SMTPServer
 from sqlalchemy import select, update
 
 from monitor.channels import deliver_configured
@@ -18,8 +20,6 @@ from monitor.config import Config, EmailConfig, NotifyConfig, RouteConfig, Slack
 from monitor.db import Database
 from monitor.models import Delivery
 from monitor.outbox import emit
-from slackserver import SlackServer
-from smtpserver import SMTPServer
 
 TOKEN = "xoxb-fault-test"
 TEAM = ["a@nhs.example", "busy@nhs.example", "gone@nhs.example", "z@nhs.example"]

@@ -14,9 +14,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from localserver import LocalServer, Reply
 from sqlalchemy import select
 
-from localserver import LocalServer, Reply
 from monitor.db import Database
 from monitor.models import Event, Snapshot
 
@@ -118,7 +118,10 @@ def test_every_fault_is_an_error_never_a_change_and_alerts_once(tmp_path: Path) 
                 assert statuses[path.strip("/")] == "unchanged", (n, path, statuses)
             events = _events(tmp_path) - baseline
             expected = len(FAULTS) if n == FAILURES_BEFORE_ERROR else 0
-            assert events == Counter({"page_unreachable": expected} if expected else {}), (n, events)
+            assert events == Counter({"page_unreachable": expected} if expected else {}), (
+                n,
+                events,
+            )
         srv.routes.update(_healthy())
         last = _cycle(cfg)
     assert set(last.values()) == {"unchanged"}, last

@@ -40,9 +40,7 @@ PIECES = [
     "(", ")", "[", "]", "{", "}", '"', "'", "\\", "\x00", "\u202e", "\ufeff", "é", "🙂", "1.2.3",
     "50%", "per cent", "target of", "at least", "100,000", "10,000 more", "a", "the",
 ]  # fmt: skip
-texty = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=12)), max_size=60).map(
-    "".join
-)
+texty = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=12)), max_size=60).map("".join)
 CONTENT_TYPES = [
     "text/html",
     "text/html; charset=iso-8859-1",
@@ -68,8 +66,12 @@ def test_normalisers_never_crash(body: bytes, content_type: str) -> None:
 @FUZZ
 @given(texty, texty)
 def test_html_pages_compare_without_crashing(old: str, new: str) -> None:
-    a = normalise(f"<html><body><main>{old}</main></body></html>".encode(), content_type="text/html")
-    b = normalise(f"<html><body><main>{new}</main></body></html>".encode(), content_type="text/html")
+    a = normalise(
+        f"<html><body><main>{old}</main></body></html>".encode(), content_type="text/html"
+    )
+    b = normalise(
+        f"<html><body><main>{new}</main></body></html>".encode(), content_type="text/html"
+    )
     analysis = analyse(a, b)
     if a.text == b.text:
         assert not analysis.meaningful

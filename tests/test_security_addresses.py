@@ -10,10 +10,10 @@ import ipaddress
 from typing import Any
 
 import pytest
-from twisted.internet import defer
-
 from fetchprobe import run_probe
 from localserver import LocalServer, Reply
+from twisted.internet import defer
+
 from monitor.addresses import AddressPolicy, BlockedAddress, classify, host_literal
 from monitor.config import FetchConfig, parse_config
 from monitor.errors import ConfigError
@@ -97,7 +97,9 @@ def test_config_key_env_and_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     cfg = parse_config("fetch:\n  allow_private_addresses: false\n", "m.yml")
     assert cfg.fetch.allowed_networks == ()
     with pytest.raises(ConfigError, match=r"m\.yml:4: fetch\.allow_private_addresses\.1"):
-        parse_config("fetch:\n  allow_private_addresses:\n    - 10.0.0.0/8\n    - intranet\n", "m.yml")
+        parse_config(
+            "fetch:\n  allow_private_addresses:\n    - 10.0.0.0/8\n    - intranet\n", "m.yml"
+        )
 
 
 class _Answers:

@@ -12,8 +12,8 @@ import zipfile
 from collections.abc import Callable, Iterator
 
 import pytest
-
 from localserver import LocalServer, Reply
+
 from monitor.normalise import normalise
 from watchers.feeds import FeedError, parse_feed
 from watchers.sitemap import SitemapError, parse_sitemap
