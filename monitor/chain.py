@@ -18,6 +18,7 @@ from monitor.attachments import attachment_urls
 from monitor.body import sha256
 from monitor.change import Analysis
 from monitor.document import Document
+from monitor.errors import PageTooComplex
 from monitor.event import EventDraft
 from monitor.evidence import EvidenceDraft, Registry, implications
 from monitor.fetch import FetchResult
@@ -117,6 +118,7 @@ def follow(
     work: PageWork | None = None,
     allowed_domains: tuple[str, ...] = (),
     failures_before_removed: int = settings.FAILURES_BEFORE_REMOVED,
+    failures_before_error: int = settings.FAILURES_BEFORE_ERROR,
 ) -> PageResult:
     """Follow one fetched page to the events it implies.
 
@@ -125,7 +127,9 @@ def follow(
     url = before.url
     updates: dict[str, Any] = {"last_checked_at": now, "last_status": result.status or None}
     if result.error is not None or not (result.ok or result.not_modified):
-        return _failure(result, before, updates, now, failures_before_removed)
+        return _failure(
+            result, before, updates, now, failures_before_removed, failures_before_error
+        )
     updates |= {"consecutive_failures": 0, "consecutive_gone": 0, "removed_at": None}
     events = _moved(result, before, updates, now)
     if result.not_modified:
@@ -135,7 +139,13 @@ def follow(
     if job is None:  # the same bytes again
         updates |= _validators(result)
         return PageResult(PageOutcome(url, "unchanged"), updates, events=events, result=result)
-    work = work or compute(job)
+    try:
+        work = work or compute(job)
+    except PageTooComplex as exc:  # refused within a bound: a failed check, not an empty page
+        unread = FetchResult(result.target, result.status, error=f"unreadable page: {exc}")
+        return _failure(
+            unread, before, updates, now, failures_before_removed, failures_before_error
+        )
     # The validators are saved only with the body: had they been saved without it, a failed
     # analysis would turn every later fetch into a 304 and the change would never be seen.
     updates |= _validators(result)
@@ -255,14 +265,35 @@ def _failure(
     updates: dict[str, Any],
     now: datetime,
     failures_before_removed: int,
+    failures_before_error: int = settings.FAILURES_BEFORE_ERROR,
 ) -> PageResult:
-    error = result.error or f"HTTP {result.status}"
+    error = result.error or (
+        f"HTTP {result.status} with an empty body" if result.blank else f"HTTP {result.status}"
+    )
     # Only an unbroken run of 404/410 answers means "removed"; a timeout or a 5xx in
     # between says nothing about the page being gone, so it restarts the count.
     gone = result.status in settings.REMOVED_STATUSES
     count = before.consecutive_gone + 1 if gone else 0
-    updates |= {"consecutive_failures": before.consecutive_failures + 1, "consecutive_gone": count}
+    failures = before.consecutive_failures + 1
+    updates |= {"consecutive_failures": failures, "consecutive_gone": count}
     events = []
+    if not gone and failures == failures_before_error:  # once per unbroken run of failures
+        events.append(
+            EventDraft(
+                "page_unreachable",
+                f"page_unreachable:{before.page_id}:{now.isoformat()}",
+                {
+                    "url": before.url,
+                    "title": before.title,
+                    "status": result.status or None,
+                    "failures": failures,
+                    "error": error,
+                    "summary": f"{failures} failed checks in a row; the last: {error}",
+                    "source": before.source,
+                },
+                page_id=before.page_id,
+            )
+        )
     if gone and not before.removed and count >= failures_before_removed:
         updates["removed_at"] = now
         events.append(

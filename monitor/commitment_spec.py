@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from monitor.dates import parse_period
+from monitor.yaml_limits import too_large
 
 SEED_PATH = Path(__file__).with_name("data") / "commitments.yaml"
 STATUSES = ("not_started", "in_progress", "achieved", "at_risk", "broken", "withdrawn")
@@ -169,6 +170,9 @@ def parse_registry(text: str, filename: str = "<string>") -> list[CommitmentSpec
         mark = getattr(exc, "problem_mark", None)
         where = f"{filename}:{mark.line + 1}" if mark is not None else filename
         raise RegistryError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+    bomb = too_large(root)
+    if bomb:
+        raise RegistryError(f"{filename}:{bomb}")
     prefix: tuple[int | str, ...] = ()
     if isinstance(data, dict) and "commitments" in data:
         data, prefix = data["commitments"], ("commitments",)

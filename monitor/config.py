@@ -6,6 +6,8 @@ the variables. Errors name the file, line and key.
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -23,9 +25,11 @@ from pydantic import (
 )
 
 from monitor import settings
+from monitor.addresses import ALLOW_ALL, url_problem
 from monitor.config_keys import unknown_key
 from monitor.errors import ConfigError
 from monitor.politeness import user_agent
+from monitor.yaml_limits import too_large
 
 SOURCE_KINDS = ("govuk", "nhse", "nice", "generic")
 
@@ -70,6 +74,9 @@ class PageConfig(_Model):
     def _http_url(cls, v: str) -> str:
         if not v.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
+        problem = url_problem(v)
+        if problem:
+            raise ValueError(f"cannot fetch this URL: {problem}")
         return v
 
 
@@ -137,6 +144,16 @@ class SourceConfig(_Model):
         )
 
 
+def _private_from_env() -> bool | list[str]:
+    """The process-wide opt-in (tests, local development): "1"/"true", or CIDRs with commas."""
+    value = os.environ.get(settings.ALLOW_PRIVATE_ENV, "").strip()
+    if value.lower() in ("", "0", "false", "no"):
+        return False
+    if value.lower() in ("1", "true", "yes"):
+        return True
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
 class FetchConfig(_Model):
     """Politeness and limits for every crawl."""
 
@@ -150,6 +167,29 @@ class FetchConfig(_Model):
     obey_robots: bool = True
     autothrottle: bool = True
     failures_before_removed: int = Field(default=settings.FAILURES_BEFORE_REMOVED, ge=1, le=100)
+    failures_before_error: int = Field(default=settings.FAILURES_BEFORE_ERROR, ge=1, le=100)
+    # Loopback, private, link-local and metadata addresses are refused unless this says so:
+    # true (any), or a list of CIDRs. Unset: $POLICY_MONITOR_ALLOW_PRIVATE_ADDRESSES decides.
+    allow_private_addresses: bool | list[str] = Field(default_factory=_private_from_env)
+
+    @field_validator("allow_private_addresses")
+    @classmethod
+    def _networks(cls, v: bool | list[str]) -> bool | list[str]:
+        if isinstance(v, list):
+            for i, cidr in enumerate(v):
+                try:
+                    ipaddress.ip_network(cidr, strict=False)
+                except ValueError as exc:
+                    raise LocatedError(f"{cidr!r} is not a network (10.0.0.0/8)", (i,)) from exc
+        return v
+
+    @property
+    def allowed_networks(self) -> tuple[str, ...]:
+        """The networks exempt from the address guard (``monitor.addresses``)."""
+        v = self.allow_private_addresses
+        if v is True:
+            return ALLOW_ALL
+        return tuple(v) if isinstance(v, list) else ()
 
     @property
     def full_user_agent(self) -> str:
@@ -317,6 +357,9 @@ def parse_config(text: str, path: str = "<config>") -> Config:
         where = f"{path}:{mark.line + 1}" if mark else path
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{where}: invalid YAML: {problem}") from exc
+    bomb = too_large(root)
+    if bomb:
+        raise ConfigError(f"{path}:{bomb}")
     duplicate = _duplicate_key(root)
     if duplicate:
         raise ConfigError(f"{path}:{duplicate[0]}: {duplicate[1]}: key given twice")

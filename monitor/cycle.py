@@ -17,15 +17,20 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from monitor import metrics, outbox, settings, store
 from monitor.chain import PageOutcome, PageResult, follow, job_for
 from monitor.config import Config
 from monitor.crawl import Fetch, Stop
 from monitor.db import Database
+from monitor.errors import DatabaseError, PageTooComplex
 from monitor.evidence import Registry
 from monitor.fetch import FetchResult, FetchTarget
 from monitor.worker import PageWork, run_job
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 OutcomeSink = Callable[[PageOutcome], None]
@@ -55,6 +60,7 @@ class Cycle:
         registry: Registry | None = None,
         allowed_domains: list[str] | tuple[str, ...] = (),
         failures_before_removed: int = settings.FAILURES_BEFORE_REMOVED,
+        failures_before_error: int = settings.FAILURES_BEFORE_ERROR,
         pool: Executor | None = None,
         load_registry: bool = True,
     ) -> None:
@@ -63,12 +69,14 @@ class Cycle:
         self.pool = pool
         self.allowed_domains = tuple(allowed_domains)
         self.failures_before_removed = failures_before_removed
+        self.failures_before_error = failures_before_error
         if registry is None and load_registry:
             with db.session() as s:
                 registry = store.load_registry(s)
         self.registry = registry
         self.report = CycleReport()
         self.found: list[FetchTarget] = []  # attachments to fetch in a later round
+        self.fatal: DatabaseError | None = None  # the database took no writes: stop the cycle
 
     def record(self, result: FetchResult) -> PageOutcome:
         """Follow and save one result, doing the CPU work here."""
@@ -77,10 +85,12 @@ class Cycle:
     async def record_async(self, result: FetchResult) -> PageOutcome:
         """Follow and save one result, the CPU work in the pool while the crawl goes on."""
         try:
-            with self.db.session() as s:
-                state = store.load_state(s, result)
+            state = self.db.retrying(lambda s: store.load_state(s, result))
             job = job_for(result, state)
-            work = await run_job(self.pool, job) if job is not None else None
+            try:
+                work = await run_job(self.pool, job) if job is not None else None
+            except PageTooComplex:
+                work = None  # refused within a bound; follow() records a failed check
         except Exception as exc:  # a body that crashes the normaliser is one page's error
             log.exception("failed to analyse %s", result.target.url)
             return self._add(
@@ -99,6 +109,7 @@ class Cycle:
             work=work,
             allowed_domains=self.allowed_domains,
             failures_before_removed=self.failures_before_removed,
+            failures_before_error=self.failures_before_error,
         )
 
     def _save(
@@ -107,16 +118,22 @@ class Cycle:
         run: Callable[[store.PageState], PageResult],
         state: store.PageState | None = None,
     ) -> PageOutcome:
-        try:
-            with self.db.session() as s:
-                state = state or store.load_state(s, result)
-                found = run(state)
-                self.found.extend(store.save(s, self.id, state, found))
+        def work(s: Session) -> tuple[PageResult, list[FetchTarget]]:
+            st = state or store.load_state(s, result)
+            found = run(st)
+            return found, store.save(s, self.id, st, found)
+
+        try:  # once more on a new connection if the server dropped this one
+            found, attachments = self.db.retrying(work)
+        except DatabaseError as exc:  # disk full, read-only: no later page could be saved
+            self.fatal = self.fatal or exc
+            return self._add(PageOutcome(result.target.url, "error", error=str(exc)))
         except Exception as exc:  # one bad page must not lose the others
             log.exception("failed to record %s", result.target.url)
             return self._add(
                 PageOutcome(result.target.url, "error", error=f"internal error: {exc}")
             )
+        self.found.extend(attachments)
         return self._add(found.outcome)
 
     def _add(self, outcome: PageOutcome) -> PageOutcome:
@@ -151,6 +168,7 @@ async def run_cycle(
         registry=registry,
         allowed_domains=[d for src in config.sources for d in src.allowed_domains],
         failures_before_removed=config.fetch.failures_before_removed,
+        failures_before_error=config.fetch.failures_before_error,
         pool=pool,
     )
     tasks: set[asyncio.Task[None]] = set()
@@ -159,6 +177,8 @@ async def run_cycle(
     async def record(result: FetchResult) -> None:
         outcome = await cycle.record_async(result)
         metrics.observe_outcome(outcome.status, outcome.changes)
+        if cycle.fatal is not None and stop is not None:
+            stop.request(str(cycle.fatal))
         if on_outcome is not None:
             on_outcome(outcome)
 
@@ -186,6 +206,8 @@ async def run_cycle(
         if stopped:
             break
         targets, cycle.found = cycle.found, []
+    if cycle.fatal is not None:
+        raise cycle.fatal
     report = cycle.finish()
     metrics.observe_cycle(time.monotonic() - started, len(report.events))
     return report

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -29,6 +31,18 @@ ENV_VAR = settings.DATABASE_ENV
 DEFAULT_URL = settings.DATABASE_URL
 URL_HELP = f"Database URL (default: ${ENV_VAR}, then {DEFAULT_URL})."
 MIGRATIONS = Path(__file__).with_name("migrations")
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+# Driver complaints that mean the database cannot take writes at all (not one bad statement).
+_UNWRITABLE = (
+    "database or disk is full",
+    "disk i/o error",
+    "attempt to write a readonly database",
+    "no space left on device",
+    "could not extend file",
+    "read-only transaction",
+)
 
 
 class Base(DeclarativeBase):
@@ -140,10 +154,26 @@ def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
 
 
 def make_engine(url: str) -> Engine:
-    """Create an engine; SQLite gets WAL and foreign keys, its folder is created if missing."""
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+    """Create an engine; SQLite gets WAL and foreign keys, its folder is created if missing.
+
+    PostgreSQL gets a connect timeout (an unreachable server fails in seconds, not minutes)
+    and a ping on checkout (a connection the server dropped is replaced, not used).
+    """
+    if (
+        url.startswith("sqlite:///")
+        and not url.startswith("sqlite:///:memory:")
+        and not url.startswith("sqlite:///file:")
+    ):
         Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, future=True)
+    if url.startswith("postgresql"):
+        engine = create_engine(
+            url,
+            future=True,
+            pool_pre_ping=True,
+            connect_args={"connect_timeout": settings.PG_CONNECT_TIMEOUT_S},
+        )
+    else:
+        engine = create_engine(url, future=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
@@ -162,7 +192,9 @@ def open_engine(url: str) -> Engine:
 def alembic_config(engine: Engine) -> AlembicConfig:
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # configparser reads "%" as interpolation: escaped, or a percent-encoded URL fails here
+    url = engine.url.render_as_string(hide_password=False).replace("%", "%%")
+    cfg.set_main_option("sqlalchemy.url", url)
     cfg.attributes["engine"] = engine
     return cfg
 
@@ -196,6 +228,14 @@ def table_names(engine: Engine) -> set[str]:
     return set(inspect(engine).get_table_names())
 
 
+def unwritable(exc: BaseException) -> str | None:
+    """The driver's words when ``exc`` means the database cannot be written (disk full...)."""
+    if not isinstance(exc, DBAPIError):
+        return None
+    problem = _problem(exc)
+    return problem if any(p in problem.lower() for p in _UNWRITABLE) else None
+
+
 class Database:
     """An engine plus a session factory; the one seam through which storage is reached."""
 
@@ -220,9 +260,34 @@ class Database:
             try:
                 yield s
                 s.commit()
-            except BaseException:
+            except BaseException as exc:
                 s.rollback()
+                problem = unwritable(exc)
+                if problem:
+                    raise DatabaseError(
+                        f"database {_shown(getattr(self.url, 'given', self.url))} cannot take "
+                        f"writes: {problem}; the transaction was rolled back, nothing half-written"
+                    ) from exc
                 raise
+
+    def retrying(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` in one transaction; once more if the connection was lost mid-way.
+
+        A server restart or ``pg_terminate_backend`` drops the connection under a
+        transaction; the pool is invalidated and the same work runs again on a new one.
+        ``work`` must have no effects outside the session.
+        """
+        try:
+            with self.session() as s:
+                return work(s)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            log.warning(
+                "database connection lost (%s); running the transaction again", _problem(exc)
+            )
+        with self.session() as s:
+            return work(s)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -76,7 +76,8 @@ def demo_config(server: ReplayServer) -> Config:
                 keywords=["mental health"],
             )
         )
-    fetch = FetchConfig(contact="demo@localhost", autothrottle=False)
+    # The replay site runs on 127.0.0.1: the demo opts in to loopback on purpose.
+    fetch = FetchConfig(contact="demo@localhost", autothrottle=False, allow_private_addresses=True)
     return Config(sources=sources, fetch=fetch)
 
 

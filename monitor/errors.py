@@ -5,6 +5,7 @@ MonitorError            base of everything we raise on purpose (exit code 2 unle
 ├── DatabaseError       a database URL that cannot be used, or a database that cannot be reached
 ├── FetchError          a page could not be fetched (network, HTTP status, size)
 └── InputError          a file given on the command line cannot be read or parsed
+    └── PageTooComplex  a page built to be slow to parse (too many tags, too deep, a huge text run)
 """
 
 
@@ -26,3 +27,7 @@ class FetchError(MonitorError):
 
 class InputError(MonitorError):
     """An input file is missing or unreadable."""
+
+
+class PageTooComplex(InputError):
+    """A page refused before (or while) parsing it, within a bound on time and memory."""

@@ -16,6 +16,7 @@ EVENT_KINDS = (
     "page_changed",
     "page_new",
     "page_removed",
+    "page_unreachable",
     "page_moved",
     "sitewide_change",
     "deadline_changed",

@@ -46,5 +46,13 @@ class FetchResult:
         return self.status == 304
 
     @property
+    def blank(self) -> bool:
+        """A 2xx answer with no body, or only whitespace: an error, never an emptied page."""
+        return 200 <= self.status < 300 and (not self.body or self.body.isspace())
+
+    @property
     def ok(self) -> bool:
-        return self.error is None and 200 <= self.status < 300 and self.body is not None
+        return (
+            self.error is None and 200 <= self.status < 300 and self.body is not None
+            and not self.blank
+        )  # fmt: skip

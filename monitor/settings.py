@@ -22,7 +22,11 @@ MAX_CHILD_SITEMAPS = 20  # children of one sitemap index read per poll
 MAX_SEARCH_PAGES = 5  # Search API pages read per poll (1 on the first, baseline poll)
 MAX_SEEN = 5000  # URLs remembered per feed or search, for telling new entries from old
 FAILURES_BEFORE_REMOVED = 3  # consecutive 404/410 answers before "page removed"
+FAILURES_BEFORE_ERROR = 5  # consecutive failed checks (5xx, timeouts...) before one error event
 REMOVED_STATUSES = (404, 410)  # the only answers that can mean a page is gone
+ALLOW_PRIVATE_ENV = "POLICY_MONITOR_ALLOW_PRIVATE_ADDRESSES"  # opt-in when the config is silent
+
+MAX_TAGS = 200_000  # a page with more "<" than this is refused unread (a big gov.uk page: ~20k)
 
 # -- the chain --------------------------------------------------------------------------------
 SITEWIDE_MIN_PAGES = 3  # the same edit on this many pages of a site is one site-wide event
@@ -49,6 +53,7 @@ LOCK_CHECK_S = 30.0  # how often the daemon checks it still holds the scheduler 
 # -- storage ----------------------------------------------------------------------------------
 DATABASE_ENV = "POLICY_MONITOR_DATABASE_URL"
 DATABASE_URL = "sqlite:///policy-monitor.db"  # the embedded default, in the working folder
+PG_CONNECT_TIMEOUT_S = 10  # an unreachable PostgreSQL server fails in seconds, not minutes
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # a second writer waits this long instead of failing at once
 
 # -- operations -------------------------------------------------------------------------------

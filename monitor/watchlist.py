@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor import govuk
+from monitor.addresses import url_problem
 from monitor.attachments import is_attachment
 from monitor.config import Config, SourceConfig
 from monitor.db import Database
@@ -36,6 +37,9 @@ def read_url_file(path: str | Path) -> list[str]:
             continue
         if not line.startswith(("http://", "https://")):
             raise InputError(f"{p}:{n}: not an http(s) URL: {line[:100]!r}")
+        problem = url_problem(line)
+        if problem:
+            raise InputError(f"{p}:{n}: cannot fetch {line[:100]!r}: {problem}")
         urls.append(line)
     return urls
 

@@ -26,6 +26,7 @@ LABELS = {
     "deadline_passed": "deadline passed",
     "page_new": "new page",
     "page_removed": "page removed",
+    "page_unreachable": "page unreachable",
     "page_moved": "page moved",
     "sitewide_change": "site-wide change",
     "guidance_changed": "guidance changed",

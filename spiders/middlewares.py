@@ -1,10 +1,12 @@
-"""Downloader middlewares: a domain allowlist and Retry-After-aware backoff.
+"""Downloader middlewares: the address guard, a domain allowlist and Retry-After-aware backoff.
 
-Both apply the rules of :mod:`monitor.politeness`.
+The allowlist and backoff apply the rules of :mod:`monitor.politeness`; the address guard
+those of :mod:`monitor.addresses`.
 
 Enable them in the crawl settings (lower numbers see requests first)::
 
     "DOWNLOADER_MIDDLEWARES": {
+        "spiders.middlewares.AddressGuardMiddleware": 40,
         "spiders.middlewares.AllowlistMiddleware": 50,
         "spiders.middlewares.RetryAfterMiddleware": 560,
     }
@@ -17,20 +19,67 @@ from __future__ import annotations
 
 import logging
 from typing import Self
+from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import get_retry_request
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import CannotResolveHostError, IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.asyncio import sleep
+from twisted.internet.error import DNSLookupError
 
 from monitor import settings
+from monitor.addresses import AddressPolicy, host_literal
 from monitor.politeness import backoff_delay, domain_allowed
+from spiders import addresses
 
-__all__ = ["AllowlistMiddleware", "RetryAfterMiddleware"]
+__all__ = ["AddressGuardMiddleware", "AllowlistMiddleware", "RetryAfterMiddleware"]
 
 logger = logging.getLogger(__name__)
+
+
+class AddressGuardMiddleware:
+    """Refuse requests (redirect targets included) to loopback, private and metadata addresses.
+
+    A host written as an IP address is checked here; a host name is checked on the address
+    it resolves to, by the resolver this installs on the reactor (``spiders.addresses``).
+    ``FETCH_ALLOWED_NETWORKS`` (CIDRs, from ``fetch.allow_private_addresses``) are exempt.
+    """
+
+    def __init__(
+        self, crawler: Crawler, policy: AddressPolicy, guard: addresses.GuardedResolver
+    ) -> None:
+        self.crawler = crawler
+        self.policy = policy
+        self.guard = guard
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        from twisted.internet import reactor
+
+        policy = AddressPolicy.from_setting(crawler.settings.getlist("FETCH_ALLOWED_NETWORKS"))
+        return cls(crawler, policy, addresses.install(reactor, policy))
+
+    def process_request(self, request: Request) -> None:
+        host = urlsplit(request.url).hostname
+        literal = host_literal(host or "")
+        problem = "the URL has no host" if not host else None
+        if literal is not None:
+            problem = self.policy.problem(literal)
+        if problem is None:
+            return
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value("address_guard/refused")
+        logger.warning("Not fetching %s: %s", request.url, problem)
+        raise IgnoreRequest(f"address refused: {problem}")
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        """Name the reason when the resolver refused the host (Twisted reports "no results")."""
+        host = urlsplit(request.url).hostname or ""
+        problem = self.guard.problems.get(host)
+        if problem and isinstance(exception, (CannotResolveHostError, DNSLookupError)):
+            raise IgnoreRequest(f"address refused: {host} resolves to {problem}")
 
 
 class AllowlistMiddleware:

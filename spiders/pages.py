@@ -90,6 +90,8 @@ class PageSpider(scrapy.Spider):
             redirect_urls=redirects,
             error=None if status < 400 or status == 304 else f"HTTP {status}",
         )
+        if result.blank:
+            result.error = f"HTTP {status} with an empty body"
         fallback = govuk.fallback_target(result) if target.kind == "govuk" else None
         if fallback is not None:  # no content item at that path: fetch the HTML page
             return [self.request_for(fallback)]

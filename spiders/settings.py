@@ -47,7 +47,10 @@ def crawl_settings(fetch: FetchConfig, *, concurrency: int | None = None) -> dic
         "METAREFRESH_ENABLED": False,
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
         "DUPEFILTER_CLASS": "scrapy.dupefilters.BaseDupeFilter",
+        # Loopback, private and metadata addresses are refused unless these networks say so.
+        "FETCH_ALLOWED_NETWORKS": list(fetch.allowed_networks),
         "DOWNLOADER_MIDDLEWARES": {
+            "spiders.middlewares.AddressGuardMiddleware": 40,
             "spiders.middlewares.AllowlistMiddleware": 50,
             "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
             "spiders.robots.RobotsMiddleware": 100,

@@ -16,6 +16,10 @@ from monitor.replay import ReplayServer
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
+# Tests serve every page from 127.0.0.1, which the address guard refuses by default: the
+# whole test session (and the subprocesses it starts) opts in here, explicitly. The tests
+# of the guard itself (tests/test_security_addresses.py) switch it off again.
+os.environ["POLICY_MONITOR_ALLOW_PRIVATE_ADDRESSES"] = "true"
 PG_ADMIN_URL = os.environ.get(
     "POLICY_MONITOR_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

@@ -42,6 +42,7 @@ class Reply:
     gzip: bool = False
     cut_after: int | None = None  # body bytes actually sent before the connection closes
     reset: bool = False  # close a cut reply with RST instead of FIN
+    trickle_s: float = 0.0  # pause between 16-byte pieces of the body (a slow-drip server)
 
 
 @dataclass
@@ -56,14 +57,16 @@ class Seen:
 class LocalServer:
     """``with LocalServer(routes) as srv: srv.url("/path")``; ``srv.hits[path]`` counts requests."""
 
-    def __init__(self, routes: Mapping[str, Reply | list[Reply]] | None = None) -> None:
+    def __init__(
+        self, routes: Mapping[str, Reply | list[Reply]] | None = None, bind: str = "127.0.0.1"
+    ) -> None:
         self.routes: dict[str, Reply | list[Reply]] = dict(routes or {})
         self.hits: Counter[str] = Counter()
         self.requests: list[Seen] = []
         self._served: Counter[str] = Counter()  # replies served per route, for sequences
         self.bodies: Counter[str] = Counter()  # bodies sent, by path
         self._lock = threading.Lock()
-        self._server = _Server(("127.0.0.1", 0), self._handler())
+        self._server = _Server((bind, 0), self._handler())
         self._server.daemon_threads = True
         # A short poll interval keeps shutdown (and so each test) fast.
         self._thread = threading.Thread(
@@ -77,7 +80,7 @@ class LocalServer:
 
     @property
     def host(self) -> str:
-        return "127.0.0.1"
+        return str(self._server.server_address[0])
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -141,7 +144,13 @@ class LocalServer:
                     with server._lock:
                         server.bodies[self.path] += 1
                     try:
-                        self.wfile.write(body)
+                        if reply.trickle_s:
+                            for i in range(0, len(body), 16):
+                                self.wfile.write(body[i : i + 16])
+                                self.wfile.flush()
+                                time.sleep(reply.trickle_s)
+                        else:
+                            self.wfile.write(body)
                     except (BrokenPipeError, ConnectionResetError):
                         return
 

@@ -67,6 +67,8 @@ _GUIDANCE_HOSTS = ("nice.org.uk", "gov.uk")
 _UNKNOWN_SOURCES = frozenset({"", "text", "html", "markdown", "json", "yaml", "attachment"})
 TEXT_LIMIT = 600
 
+MAX_PAIRINGS = 250_000  # update entries compared pairwise, at most (~0.5 s of fuzz.ratio)
+
 
 def site_kind(site: str | None) -> str:
     """``nice`` for NICE or GOV.UK pages, ``other`` for other known sites, ``unknown`` else.
@@ -123,14 +125,17 @@ def _entry_changes(
     old_lines: list[str], new_lines: list[str], section: str, site: str
 ) -> tuple[list[Change], set[str]]:
     """New (and dropped) update entries; an entry rewritten in place is one update."""
-    gone = _entries([ln for ln in old_lines if ln not in new_lines], section)
-    came = _entries([ln for ln in new_lines if ln not in old_lines], section)
+    old_set, new_set = set(old_lines), set(new_lines)  # sets: a 100k-line page stays linear
+    gone = _entries([ln for ln in old_lines if ln not in new_set], section)
+    came = _entries([ln for ln in new_lines if ln not in old_set], section)
     changes: list[Change] = []
     used = {text for _, text in gone + came}
+    # Pairing is quadratic; a page with thousands of new entries is not worth pairing.
+    pair = len(came) * len(gone) <= MAX_PAIRINGS
     for date, text in came:
         # "We checked this guideline in June 2017" -> "... in May 2025": the old entry's
         # wording with a new date is a new check, not one entry removed and one added.
-        twin = next((g for g in gone if fuzz.ratio(g[1], text) >= 70), None)
+        twin = next((g for g in gone if fuzz.ratio(g[1], text) >= 70), None) if pair else None
         if twin is not None:
             gone.remove(twin)
         clip = _clip(text)

@@ -15,7 +15,9 @@ import monitor.normalise.govuk_api
 import monitor.normalise.html
 import monitor.normalise.steps
 import monitor.normalise.text  # noqa: F401  (importing registers the sources and steps)
+from monitor import settings
 from monitor.document import Document, Ignored
+from monitor.errors import PageTooComplex
 from monitor.normalise.attachment import sniff as sniff_attachment
 from monitor.normalise.binary import binary_document, binary_reason
 from monitor.normalise.registry import SOURCES, STEPS, features, run_steps, source, step
@@ -97,12 +99,20 @@ def normalise(
     chosen = kind or pick_kind(body, url, content_type, filename)
     if chosen == "binary":
         return binary_document(body, binary_reason(body, content_type))
+    tags = body.count(b"<")
+    if tags > settings.MAX_TAGS:  # a million tiny elements: seconds of parsing, refused at once
+        raise PageTooComplex(
+            f"{tags:,} tags, more than the {settings.MAX_TAGS:,} a page may have: "
+            "refused unread as too costly to parse"
+        )
     try:
         src = SOURCES[chosen]
     except KeyError:
         raise ValueError(f"unknown normaliser {chosen!r}; known: {sorted(SOURCES)}") from None
     try:
         doc = src.fn(body, url)
+    except PageTooComplex:
+        raise
     except Exception as exc:  # any malformed body: one page's problem, never the cycle's
         if looks_binary(body):
             # Bytes that are not text (a broken PDF, an image behind a wrong type) would only

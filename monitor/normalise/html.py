@@ -14,6 +14,7 @@ import lxml.html
 from lxml import etree
 
 from monitor.document import Block, Document, Ignored
+from monitor.errors import PageTooComplex
 from monitor.normalise.registry import source
 from monitor.normalise.text import (
     TEXT_STEPS,
@@ -204,12 +205,25 @@ def fragment_blocks(html: str, section: str = "") -> list[Block]:
             Block(b.text, section if b.kind != "h" else b.text, b.kind)
             for b in markdown_to_document(html).blocks
         ]
+    parser = lxml.html.HTMLParser()
     try:
-        root = lxml.html.fragment_fromstring(html, create_parent="div")
+        root = lxml.html.fragment_fromstring(html, create_parent="div", parser=parser)
     except (etree.ParserError, ValueError):
         return []
+    within_limits(parser)
     etree.strip_elements(root, *_DROP_TAGS, with_tail=False)
     return element_blocks(root, section)
+
+
+def within_limits(parser: etree.HTMLParser) -> None:
+    """Raise PageTooComplex when libxml2 stopped at a limit: it would drop the rest silently.
+
+    Nesting deeper than 256 elements or a text run over 10 MB leaves an empty or cut document,
+    which compared with the last version would read as the page's text being deleted.
+    """
+    for entry in parser.error_log:
+        if entry.type_name == "ERR_RESOURCE_LIMIT":
+            raise PageTooComplex(f"the HTML parser stopped at a limit: {entry.message.strip()}")
 
 
 def html_to_document(
@@ -219,12 +233,15 @@ def html_to_document(
     text = decode(body)
     if not text.strip():
         return Document(format="html", source=name, meta={"url": url, "title": ""})
+    parser = lxml.html.HTMLParser()
     try:
-        root = lxml.html.document_fromstring(text)
+        root = lxml.html.document_fromstring(text, parser=parser)
     except (etree.ParserError, ValueError):
+        within_limits(parser)
         return Document(
             format="html", source=name, ignored=[Ignored("unparseable HTML", text[:200])]
         )
+    within_limits(parser)
     title = _TITLE_SUFFIX.sub("", clean_line(root.findtext(".//title") or ""))
     meta: dict[str, Any] = {"title": title, "url": url}
     ignored: list[Ignored] = []
