@@ -1,7 +1,8 @@
 """One check cycle: fetch the pages, follow each through the chain, then publish events.
 
-Per page: load its state (a short transaction), follow it (``monitor.chain.follow``: the CPU
-step in a process pool when there is one), save the result (another short transaction).
+Per page: take its stored state (read a window of pages per query), follow it
+(``monitor.chain.follow``: the CPU step in a process pool when there is one), and buffer the
+result; buffered pages are written a batch per short transaction, each in a savepoint.
 Files linked from the pages are fetched in a further round of the same cycle, so their
 first version is the baseline. When every page is in, what spans pages is decided and
 every event is written once (``monitor.outbox.publish``).
@@ -17,6 +18,8 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from sqlalchemy.orm import Session
+
 from monitor import outbox, settings, store
 from monitor.chain import PageOutcome, PageResult, follow, job_for
 from monitor.config import Config
@@ -29,6 +32,9 @@ from monitor.worker import PageWork, run_job
 log = logging.getLogger(__name__)
 OutcomeSink = Callable[[PageOutcome], None]
 ATTACHMENT_ROUNDS = 2  # fetch rounds after the first, for files newly found on the pages
+STATE_WINDOW = 500  # pages whose stored state is read in one query
+SAVE_BATCH = 50  # pages written per transaction (each holds its body until then)
+SAVE_AFTER_S = 0.5  # a batch not yet full is written this long after its first page
 
 
 @dataclass
@@ -44,8 +50,47 @@ class CycleReport:
         self.outcomes.append(outcome)
 
 
+@dataclass
+class _Pending:
+    """A page followed and waiting for its batch to be written."""
+
+    result: FetchResult
+    state: store.PageState
+    found: PageResult
+
+
+class StateWindow:
+    """The stored states of a fetch round, read a window of pages at a time.
+
+    Pages come back roughly in the order they were asked for, so one query per
+    ``size`` pages replaces one per page, and at most a window or two is held in memory.
+    """
+
+    def __init__(self, db: Database, targets: list[FetchTarget], size: int = STATE_WINDOW):
+        self.db = db
+        self.targets = [t for t in targets if t.page_id]
+        self.size = size
+        self.next = 0
+        self.states: dict[int, store.PageState] = {}
+
+    def take(self, page_id: int) -> store.PageState | None:
+        """The state of a page of this round (once), or None if the round does not have it."""
+        while page_id not in self.states and self.next < len(self.targets):
+            chunk = self.targets[self.next : self.next + self.size]
+            self.next += len(chunk)
+            with self.db.session(readonly=True) as s:
+                self.states.update(store.load_states(s, chunk))
+        return self.states.pop(page_id, None)
+
+
 class Cycle:
-    """Records fetch results for one cycle; :meth:`finish` publishes its events."""
+    """Records fetch results for one cycle; :meth:`finish` publishes its events.
+
+    :meth:`record` saves one page in its own transaction. :meth:`take` (what
+    :func:`run_cycle` uses) buffers followed pages and writes them ``SAVE_BATCH`` to a
+    transaction, each page in its own savepoint, so one bad page still loses no other. A
+    page's outcome is reported (``on_outcome``) only once its batch is committed.
+    """
 
     def __init__(
         self,
@@ -56,6 +101,7 @@ class Cycle:
         failures_before_removed: int = settings.FAILURES_BEFORE_REMOVED,
         pool: Executor | None = None,
         load_registry: bool = True,
+        on_outcome: OutcomeSink | None = None,
     ) -> None:
         self.db = db
         self.id = uuid.uuid4().hex
@@ -66,26 +112,121 @@ class Cycle:
             with db.session() as s:
                 registry = store.load_registry(s)
         self.registry = registry
+        self.on_outcome = on_outcome
         self.report = CycleReport()
         self.found: list[FetchTarget] = []  # attachments to fetch in a later round
+        self.window: StateWindow | None = None
+        self.pending: list[_Pending] = []
+        self._timer: asyncio.TimerHandle | None = None
+
+    def prepare(self, targets: list[FetchTarget]) -> None:
+        """Read the states of this round's pages in windows, not one query a page."""
+        self.window = StateWindow(self.db, targets)
 
     def record(self, result: FetchResult) -> PageOutcome:
-        """Follow and save one result, doing the CPU work here."""
-        return self._save(result, lambda state: self._follow(result, state, None))
-
-    async def record_async(self, result: FetchResult) -> PageOutcome:
-        """Follow and save one result, the CPU work in the pool while the crawl goes on."""
+        """Follow and save one result now, in its own transaction, doing the CPU work here."""
         try:
             with self.db.session() as s:
                 state = store.load_state(s, result)
+                found = self._follow(result, state, None)
+                self.found.extend(store.save(s, self.id, state, found))
+        except Exception as exc:  # one bad page must not lose the others
+            log.exception("failed to record %s", result.target.url)
+            return self._add(
+                PageOutcome(result.target.url, "error", error=f"internal error: {exc}")
+            )
+        return self._add(found.outcome)
+
+    async def record_async(self, result: FetchResult) -> PageOutcome:
+        """Follow and save one result, the CPU work in the pool while the crawl goes on."""
+        await self.take(result)
+        self.flush()
+        url = result.target.url
+        return next(o for o in reversed(self.report.outcomes) if o.url == url)
+
+    async def take(self, result: FetchResult) -> None:
+        """Follow one result (CPU work in the pool) and buffer it for the next batch write."""
+        try:
+            state = self._state(result)
             job = job_for(result, state)
             work = await run_job(self.pool, job) if job is not None else None
         except Exception as exc:  # a body that crashes the normaliser is one page's error
             log.exception("failed to analyse %s", result.target.url)
-            return self._add(
-                PageOutcome(result.target.url, "error", error=f"analysis failed: {exc}")
-            )
-        return self._save(result, lambda st: self._follow(result, st, work), state)
+            self._emit(PageOutcome(result.target.url, "error", error=f"analysis failed: {exc}"))
+            return
+        try:
+            found = self._follow(result, state, work)
+        except Exception as exc:
+            log.exception("failed to record %s", result.target.url)
+            self._emit(PageOutcome(result.target.url, "error", error=f"internal error: {exc}"))
+            return
+        self.pending.append(_Pending(result, state, found))
+        if len(self.pending) >= SAVE_BATCH:
+            self.flush()
+        elif self._timer is None:  # a slow crawl still writes (and reports) within a moment
+            self._timer = asyncio.get_running_loop().call_later(SAVE_AFTER_S, self.flush)
+
+    def _state(self, result: FetchResult) -> store.PageState:
+        page_id = result.target.page_id
+        state = self.window.take(page_id) if self.window and page_id else None
+        if page_id and any(p.state.page_id == page_id for p in self.pending):
+            self.flush()  # the same page twice in a round: read what the first one wrote
+            state = None
+        with self.db.session(readonly=True) as s:
+            if state is None:
+                return store.load_state(s, result)
+            return store.with_old_body(s, state, result)
+
+    def flush(self) -> list[PageOutcome]:
+        """Write the buffered pages in one transaction and report their outcomes."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch, self.pending = self.pending, []
+        if not batch:
+            return []
+        outcomes: list[PageOutcome] = []
+        found: list[FetchTarget] = []
+        try:
+            with self.db.session() as s:
+                held = store.load_pages(s, [p.state.page_id for p in batch])  # noqa: F841
+                blobs = store.existing_blobs(
+                    s, [p.result.digest for p in batch if p.found.document and p.result.digest]
+                )
+                for p in batch:
+                    outcomes.append(self._save_one(s, p, blobs, found))
+        except Exception as exc:  # the commit itself failed: none of the batch is stored
+            log.exception("failed to write %d pages", len(batch))
+            outcomes = [
+                PageOutcome(p.result.target.url, "error", error=f"internal error: {exc}")
+                for p in batch
+            ]
+            found = []
+        self.found.extend(found)
+        for o in outcomes:
+            self._emit(o)
+        return outcomes
+
+    def _save_one(
+        self, s: Session, p: _Pending, blobs: set[str], found: list[FetchTarget]
+    ) -> PageOutcome:
+        if p.found.document is None and not p.found.events:
+            # Only the page's own columns change (a 304, the same bytes, a failure): no
+            # savepoint, and the batch's updates go out together at the commit.
+            try:
+                store.save(s, self.id, p.state, p.found, blobs=blobs)
+            except LookupError as exc:  # raised before anything is set: nothing to undo
+                return PageOutcome(p.result.target.url, "error", error=f"internal error: {exc}")
+            return p.found.outcome
+        known = set(blobs)
+        try:
+            with s.begin_nested():
+                found.extend(store.save(s, self.id, p.state, p.found, blobs=blobs))
+        except Exception as exc:  # one bad page must not lose the others
+            log.exception("failed to record %s", p.result.target.url)
+            blobs.intersection_update(known)  # what its savepoint added is gone again
+            return PageOutcome(p.result.target.url, "error", error=f"internal error: {exc}")
+        return p.found.outcome
 
     def _follow(
         self, result: FetchResult, state: store.PageState, work: PageWork | None
@@ -100,30 +241,18 @@ class Cycle:
             failures_before_removed=self.failures_before_removed,
         )
 
-    def _save(
-        self,
-        result: FetchResult,
-        run: Callable[[store.PageState], PageResult],
-        state: store.PageState | None = None,
-    ) -> PageOutcome:
-        try:
-            with self.db.session() as s:
-                state = state or store.load_state(s, result)
-                found = run(state)
-                self.found.extend(store.save(s, self.id, state, found))
-        except Exception as exc:  # one bad page must not lose the others
-            log.exception("failed to record %s", result.target.url)
-            return self._add(
-                PageOutcome(result.target.url, "error", error=f"internal error: {exc}")
-            )
-        return self._add(found.outcome)
-
     def _add(self, outcome: PageOutcome) -> PageOutcome:
         self.report.add(outcome)
         return outcome
 
+    def _emit(self, outcome: PageOutcome) -> None:
+        self._add(outcome)
+        if self.on_outcome is not None:
+            self.on_outcome(outcome)
+
     def finish(self) -> CycleReport:
-        """Decide what spans pages and write every event of the cycle, once."""
+        """Write what is still buffered, decide what spans pages, write every event once."""
+        self.flush()
         with self.db.session() as s:
             self.report.events = outbox.publish(s, self.id)
         return self.report
@@ -151,19 +280,14 @@ async def run_cycle(
         allowed_domains=[d for src in config.sources for d in src.allowed_domains],
         failures_before_removed=config.fetch.failures_before_removed,
         pool=pool,
+        on_outcome=on_outcome,
     )
     tasks: set[asyncio.Task[None]] = set()
-
-    async def record(result: FetchResult) -> None:
-        outcome = await cycle.record_async(result)
-        if on_outcome is not None:
-            on_outcome(outcome)
-
     seen: set[str] = set()
 
     def sink(result: FetchResult) -> asyncio.Task[None]:
         seen.add(result.target.url)
-        task = asyncio.ensure_future(record(result))
+        task = asyncio.ensure_future(cycle.take(result))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
         return task
@@ -172,6 +296,7 @@ async def run_cycle(
         if not targets:
             break
         seen.clear()
+        cycle.prepare(targets)
         await fetch(targets, sink)
         stopped = stop is not None and stop.requested
         for target in targets:  # a request dropped without a callback is still an error
@@ -179,6 +304,7 @@ async def run_cycle(
                 sink(FetchResult(target=target, error="not fetched (filtered or dropped)"))
         while tasks:
             await asyncio.gather(*list(tasks))
+        cycle.flush()  # this round's attachments are known only once its pages are written
         if stopped:
             break
         targets, cycle.found = cycle.found, []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from monitor.body import COMPRESS_LEVEL, compress, sha256
@@ -35,14 +35,23 @@ def latest(session: Session, page_id: int) -> Snapshot | None:
 
 
 def put_blob(
-    session: Session, body: bytes, digest: str | None = None, compressed: bytes | None = None
+    session: Session,
+    body: bytes,
+    digest: str | None = None,
+    compressed: bytes | None = None,
+    *,
+    stored: bool | None = None,
 ) -> str:
-    """Store a body once; later identical bodies (any page) reuse the row."""
+    """Store a body once; later identical bodies (any page) reuse the row.
+
+    ``stored``: whether the caller already knows the row exists (None: look it up).
+    """
     digest = digest or sha256(body)
-    if session.get(Blob, digest) is None:
+    if stored is None:
+        stored = session.get(Blob, digest) is not None
+    if not stored:
         data = compressed if compressed is not None else compress(body)
-        session.add(Blob(sha256=digest, size=len(body), data=data))
-        session.flush()
+        session.execute(insert(Blob).values(sha256=digest, size=len(body), data=data))
     return digest
 
 
