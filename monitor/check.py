@@ -9,27 +9,25 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.text import Text
 
+from monitor import settings as defaults
 from monitor import terminal
-from monitor.chain import PageOutcome
-from monitor.channels import deliver_configured
-from monitor.config import Config, load_config
-from monitor.crawl import Fetch, Stop, run_job
-from monitor.cycle import CycleReport, run_cycle
-from monitor.db import URL_HELP, Database, resolve_url
-from monitor.delivery import DeliveryReport
-from monitor.discover import discover as discover_pages
-from monitor.discover import discovery_urls
-from monitor.schedule import is_due, next_due
-from monitor.watchlist import allowed_domains, last_checked, plan_targets
-from monitor.worker import make_pool
-from spiders.settings import crawl_settings
 
+if TYPE_CHECKING:  # the rest is imported when the command runs: ``check --help`` stays quick
+    from rich.progress import Progress
+
+    from monitor.chain import PageOutcome
+    from monitor.config import Config
+    from monitor.crawl import Fetch, Stop
+    from monitor.cycle import CycleReport
+    from monitor.db import Database
+    from monitor.delivery import DeliveryReport
+
+# the same words as monitor.db.URL_HELP, which imports SQLAlchemy and Alembic
+URL_HELP = f"Database URL (default: ${defaults.DATABASE_ENV}, then {defaults.DATABASE_URL})."
 STATUS_ORDER = ("new", "changed", "noise", "unchanged", "error")
 PIPE_CLOSED = "the reader of our output went away"
 
@@ -52,6 +50,8 @@ class TextReport:
             self.progress.stop()
 
     def __call__(self, o: PageOutcome) -> None:
+        from rich.text import Text
+
         if self.progress is not None and self.task is not None:
             self.progress.advance(self.task)
         if o.status == "unchanged":
@@ -129,6 +129,19 @@ def check_command(
     Exit status: 0 all pages checked, 1 some pages failed, 2 bad input or configuration,
     130 interrupted (the pages already fetched are kept), 141 output pipe closed.
     """
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from monitor.config import Config, load_config
+    from monitor.crawl import Stop, run_job
+    from monitor.cycle import run_cycle
+    from monitor.db import Database, resolve_url
+    from monitor.discover import discover as discover_pages
+    from monitor.discover import discovery_urls
+    from monitor.watchlist import allowed_domains, plan_targets
+    from monitor.worker import make_pool
+    from spiders.settings import crawl_settings
+
     config = load_config(config_path) if config_path else Config()
     if not urls_file and not config.sources:
         raise click.UsageError("give --urls FILE or a --config with sources")
@@ -211,6 +224,9 @@ def check_command(
 
 def _due_only(db: Database, config: Config, source: str | None) -> tuple[Config, str]:
     """The config narrowed to the sources due now, and when the next of the others is due."""
+    from monitor.schedule import is_due, next_due
+    from monitor.watchlist import last_checked
+
     now = datetime.now(UTC)
     wanted = [config.source(source)] if source else config.sources
     last = last_checked(db, [s.name for s in wanted])
@@ -233,6 +249,8 @@ def _finish(
     err: object,
 ) -> int:
     """Deliver, summarise, and choose the exit status."""
+    from monitor.channels import deliver_configured
+
     try:
         if not box:  # stopped before the cycle began
             return _stopped(stop)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from monitor import outbox
@@ -35,6 +35,9 @@ from monitor.models import (
 from monitor.watchlist import ensure_pages
 
 DIFF_EXCERPT_LINES = 12  # lines of the plain-text diff carried in an alert
+# Core statements on the tables, not the ORM classes: no autoflush, no ORM bulk machinery
+_SNAPSHOT = cast(Table, Snapshot.__table__)
+_INSERT_SNAPSHOT = insert(_SNAPSHOT).returning(_SNAPSHOT.c.id)
 
 
 def load_state(session: Session, result: FetchResult) -> PageState:
@@ -176,8 +179,8 @@ def _snapshot(
 ) -> tuple[int, str]:
     """Insert the body (once per content) and the snapshot row; returns (id, content hash).
 
-    Core inserts, one statement each: a snapshot is written once and never changed here,
-    so the ORM's unit of work (a flush per object) buys nothing.
+    Core inserts on the tables, one statement each: a snapshot is written once and never
+    changed here, so the ORM (its unit of work, its autoflush) buys nothing.
     """
     result, work, doc = found.result, found.work, found.document
     assert result is not None and work is not None and doc is not None and result.body is not None
@@ -200,7 +203,7 @@ def _snapshot(
         "meta": snapshots.jsonable(doc.meta),
         "final_url": result.final_url,
     }
-    snap_id = session.scalar(insert(Snapshot).values(row).returning(Snapshot.id))
+    snap_id = session.scalar(_INSERT_SNAPSHOT, row)
     assert snap_id is not None
     return int(snap_id), digest
 
