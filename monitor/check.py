@@ -101,6 +101,12 @@ def _delivery_line(d: DeliveryReport) -> str:
     help="Poll the sources' feeds, searches and sitemaps for new pages first.",
 )
 @click.option(
+    "--feed-driven",
+    is_flag=True,
+    help="Check only the pages discovery names as new or updated, pages never checked and "
+    "pages whose last check failed (all pages if a discovery input failed).",
+)
+@click.option(
     "--deliver/--no-deliver",
     default=True,
     show_default=True,
@@ -120,6 +126,7 @@ def check_command(
     concurrency: int | None,
     workers: int | None,
     discover: bool,
+    feed_driven: bool,
     deliver: bool,
     due: bool,
     output: str,
@@ -145,6 +152,8 @@ def check_command(
     config = load_config(config_path) if config_path else Config()
     if not urls_file and not config.sources:
         raise click.UsageError("give --urls FILE or a --config with sources")
+    if feed_driven and (urls_file or not discover):
+        raise click.UsageError("--feed-driven needs a --config with discovery and no --urls")
     if source:
         config.source(source)  # an unknown name is an error before anything is fetched
     db = Database(resolve_url(db_url, config.database, configured_at=config.where("database")))
@@ -207,6 +216,10 @@ def check_command(
                 allow()
                 if not jsonl:
                     err.print(f"discovered {terminal.plural(len(found.added), 'new page')}")
+            if feed_driven and not (found.errors or found.incomplete):
+                named = {*found.added, *found.updated}
+                owed = _never_checked_or_failed(db)
+                targets = [t for t in targets if t.url in named or t.page_id in owed]
         text.start(len(targets))
         report = await run_cycle(fetch, db, config, targets, on_outcome, pool=pool, stop=stop)
         box.append((report, len(targets)))
@@ -220,6 +233,18 @@ def check_command(
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     return _finish(db, config, box, stop, jsonl=jsonl, deliver=deliver, err=err)
+
+
+def _never_checked_or_failed(db: Database) -> set[int]:
+    """Pages a feed-driven check fetches even when no feed names them."""
+    from sqlalchemy import or_, select
+
+    from monitor.models import WatchedPage
+
+    never = WatchedPage.last_checked_at.is_(None)
+    with db.session(readonly=True) as s:
+        stmt = select(WatchedPage.id).where(or_(never, WatchedPage.consecutive_failures > 0))
+        return set(s.scalars(stmt))
 
 
 def _due_only(db: Database, config: Config, source: str | None) -> tuple[Config, str]:
