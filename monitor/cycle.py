@@ -172,6 +172,8 @@ class Cycle:
         if page_id and any(p.state.page_id == page_id for p in self.pending):
             self.flush()  # the same page twice in a round: read what the first one wrote
             state = None
+        if state is not None and not store.needs_old_body(state, result):
+            return state  # a 304, the same bytes, a failure or a first version: no query
         with self.db.session(readonly=True) as s:
             if state is None:
                 return store.load_state(s, result)

@@ -106,9 +106,14 @@ def load_states(session: Session, targets: Sequence[FetchTarget]) -> dict[int, P
     return out
 
 
+def needs_old_body(state: PageState, result: FetchResult) -> bool:
+    """Whether the fetched body is new and differs from a stored version (to compare with)."""
+    return state.snapshot_id is not None and result.ok and result.digest != state.content_hash
+
+
 def with_old_body(session: Session, state: PageState, result: FetchResult) -> PageState:
     """The state with its latest body (compressed) when the fetched body differs from it."""
-    if state.snapshot_id is None or not result.ok or result.digest == state.content_hash:
+    if not needs_old_body(state, result):
         return state
     assert state.content_hash is not None
     body_z = session.scalar(select(Blob.data).where(Blob.sha256 == state.content_hash))
