@@ -187,39 +187,38 @@ class Cycle:
         batch, self.pending = self.pending, []
         if not batch:
             return []
-        outcomes: list[PageOutcome] = []
+        # Pages where only their own columns change (a 304, the same bytes, a failure) need
+        # no savepoint and no ORM object: their updates go out as one executemany.
+        simple = [p for p in batch if p.found.document is None and not p.found.events]
+        full = [p for p in batch if p.found.document is not None or p.found.events]
+        outcomes: dict[int, PageOutcome] = {}
         found: list[FetchTarget] = []
         try:
             with self.db.session() as s:
-                held = store.load_pages(s, [p.state.page_id for p in batch])  # noqa: F841
+                store.update_pages(s, [(p.state.page_id, p.found.updates) for p in simple])
+                outcomes |= {id(p): p.found.outcome for p in simple}
+                held = store.load_pages(s, [p.state.page_id for p in full])  # noqa: F841
                 blobs = store.existing_blobs(
-                    s, [p.result.digest for p in batch if p.found.document and p.result.digest]
+                    s, [p.result.digest for p in full if p.found.document and p.result.digest]
                 )
-                for p in batch:
-                    outcomes.append(self._save_one(s, p, blobs, found))
+                for p in full:
+                    outcomes[id(p)] = self._save_one(s, p, blobs, found)
         except Exception as exc:  # the commit itself failed: none of the batch is stored
             log.exception("failed to write %d pages", len(batch))
-            outcomes = [
-                PageOutcome(p.result.target.url, "error", error=f"internal error: {exc}")
-                for p in batch
-            ]
+            error = f"internal error: {exc}"
+            outcomes = {
+                id(p): PageOutcome(p.result.target.url, "error", error=error) for p in batch
+            }
             found = []
         self.found.extend(found)
-        for o in outcomes:
+        ordered = [outcomes[id(p)] for p in batch]
+        for o in ordered:
             self._emit(o)
-        return outcomes
+        return ordered
 
     def _save_one(
         self, s: Session, p: _Pending, blobs: set[str], found: list[FetchTarget]
     ) -> PageOutcome:
-        if p.found.document is None and not p.found.events:
-            # Only the page's own columns change (a 304, the same bytes, a failure): no
-            # savepoint, and the batch's updates go out together at the commit.
-            try:
-                store.save(s, self.id, p.state, p.found, blobs=blobs)
-            except LookupError as exc:  # raised before anything is set: nothing to undo
-                return PageOutcome(p.result.target.url, "error", error=f"internal error: {exc}")
-            return p.found.outcome
         known = set(blobs)
         try:
             with s.begin_nested():

@@ -24,7 +24,9 @@ __all__ = [
 ]
 
 
-_INSERT_BLOB = insert(cast(Table, Blob.__table__))  # core, on the table: no autoflush, no ORM bulk step
+_INSERT_BLOB = insert(
+    cast(Table, Blob.__table__)
+)  # core, on the table: no autoflush, no ORM bulk step
 
 
 def text_hash(doc: Document) -> str:

@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from monitor import outbox
@@ -37,6 +37,7 @@ from monitor.watchlist import ensure_pages
 DIFF_EXCERPT_LINES = 12  # lines of the plain-text diff carried in an alert
 # Core statements on the tables, not the ORM classes: no autoflush, no ORM bulk machinery
 _SNAPSHOT = cast(Table, Snapshot.__table__)
+_PAGE = cast(Table, WatchedPage.__table__)
 _INSERT_SNAPSHOT = insert(_SNAPSHOT).returning(_SNAPSHOT.c.id)
 
 
@@ -130,6 +131,21 @@ def load_pages(session: Session, page_ids: Iterable[int]) -> list[WatchedPage]:
         return []
     stmt = select(WatchedPage).where(WatchedPage.id.in_(ids))
     return list(session.scalars(stmt.options(selectinload(WatchedPage.source))))
+
+
+def update_pages(session: Session, updates: Iterable[tuple[int, dict[str, Any]]]) -> None:
+    """Write many pages' own columns (a 304, the same bytes, a failure): one executemany per
+    set of columns, with no ORM objects loaded. A page deleted meanwhile updates no row."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for page_id, values in updates:
+        groups.setdefault(tuple(sorted(values)), []).append({"_id": page_id, **values})
+    for columns, rows in groups.items():
+        stmt = (
+            update(_PAGE)
+            .where(_PAGE.c.id == bindparam("_id"))
+            .values({c: bindparam(c) for c in columns})
+        )
+        session.execute(stmt, rows)
 
 
 def existing_blobs(session: Session, digests: Iterable[str]) -> set[str]:
