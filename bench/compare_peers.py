@@ -66,9 +66,11 @@ def fresh_db(server: str | None, workdir: Path) -> str:
     return f"{server.rstrip('/')}/{name}"
 
 
-def run(runner: str, args: list[str], env: dict[str, str], loads: dict[str, str]) -> None:
-    loads[runner] = load()
-    print(f"=== {runner} (load {loads[runner]})", file=sys.stderr, flush=True)
+def run(
+    runner: str, args: list[str], env: dict[str, str], loads: dict[str, str], name: str
+) -> None:
+    loads[name] = load()
+    print(f"=== {name} (load {loads[name]})", file=sys.stderr, flush=True)
     subprocess.run([sys.executable, str(BENCH / f"run_{runner}.py"), *args], env=env, check=False)
 
 
@@ -95,10 +97,10 @@ def main() -> None:
             if peer.startswith("urlwatch"):
                 variant = "html2text" if peer.endswith("html2text") else "raw"
                 run("urlwatch", [*base, "--variant", variant, "--workdir", str(work / peer),
-                                 "--out", str(out / f"{peer}.json")], env, loads)  # fmt: skip
+                                 "--out", str(out / f"{peer}.json")], env, loads, peer)  # fmt: skip
             else:
                 run(peer, [*base, "--workdir", str(work / peer), "--out", str(out / f"{peer}.json")],
-                    env, loads)  # fmt: skip
+                    env, loads, peer)  # fmt: skip
         for mode in a.modes.split():
             name = "policy-monitor" if mode == "urls" else "policy-monitor-feed"
             wd = work / name
@@ -112,7 +114,7 @@ def main() -> None:
                 extra = ["--setup", setup + " > {workdir}/config.yml",
                          "--check", check + " --config {workdir}/config.yml --feed-driven"]  # fmt: skip
             run("cli", [*base, "--name", name, *extra, "--workdir", str(wd),
-                        "--out", str(out / f"{name}.json")], env, loads)  # fmt: skip
+                        "--out", str(out / f"{name}.json")], env, loads, name)  # fmt: skip
     finally:
         mirror.terminate()
         mirror.wait()

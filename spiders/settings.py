@@ -47,7 +47,11 @@ def crawl_settings(fetch: FetchConfig, *, concurrency: int | None = None) -> dic
         "METAREFRESH_ENABLED": False,
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
         "DUPEFILTER_CLASS": "scrapy.dupefilters.BaseDupeFilter",
+        # Not loaded at all (cookies are off anyway; no remote control): importing them
+        # (tldextract, aiohttp) cost ~0.16 s of CPU at every start.
+        "EXTENSIONS": {"scrapy.extensions.remote_control.RemoteControl": None},
         "DOWNLOADER_MIDDLEWARES": {
+            "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
             "spiders.middlewares.AllowlistMiddleware": 50,
             "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
             "spiders.robots.RobotsMiddleware": 100,
