@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from monitor import outbox
 from monitor import snapshot as snapshots
@@ -133,6 +134,16 @@ def load_pages(session: Session, page_ids: Iterable[int]) -> list[WatchedPage]:
     return list(session.scalars(stmt.options(selectinload(WatchedPage.source))))
 
 
+def _update_page(session: Session, page: WatchedPage, values: dict[str, Any]) -> None:
+    """One UPDATE of the page's columns, and the loaded object told the new values (so what
+    reads it later in this session sees them) without the ORM's unit of work."""
+    if not values:
+        return
+    session.execute(update(_PAGE).where(_PAGE.c.id == page.id).values(values))
+    for column, value in values.items():
+        set_committed_value(page, column, value)
+
+
 def update_pages(session: Session, updates: Iterable[tuple[int, dict[str, Any]]]) -> None:
     """Write many pages' own columns (a 304, the same bytes, a failure): one executemany per
     set of columns, with no ORM objects loaded. A page deleted meanwhile updates no row."""
@@ -180,8 +191,7 @@ def save(
     page = session.get(WatchedPage, state.page_id)
     if page is None:
         raise LookupError(f"no watched page for {state.url}")
-    for column, value in found.updates.items():
-        setattr(page, column, value)
+    _update_page(session, page, found.updates)
     drafts = list(found.events)
     if found.document is not None and found.work is not None and found.result is not None:
         snap_id, digest = _snapshot(session, page, found, blobs)
