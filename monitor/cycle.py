@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 OutcomeSink = Callable[[PageOutcome], None]
 ATTACHMENT_ROUNDS = 2  # fetch rounds after the first, for files newly found on the pages
 STATE_WINDOW = 500  # pages whose stored state is read in one query
-SAVE_BATCH = 16  # pages written per transaction (each holds its body until then: 50 cost 10 MB)
+SAVE_BATCH = 8  # pages written per transaction (each holds its body until then: 50 cost 10 MB)
 SAVE_AFTER_S = 0.5  # a batch not yet full is written this long after its first page
 
 
