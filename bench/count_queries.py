@@ -49,9 +49,6 @@ def _report(started: float) -> None:
 def main() -> None:
     from monitor import cli
 
-    if os.environ.get("SWITCH_S"):  # experiment: the GIL switch interval
-        sys.setswitchinterval(float(os.environ["SWITCH_S"]))
-
     started = time.perf_counter()
     code = cli.run(sys.argv[1:])
     sys.stdout.flush()
