@@ -89,13 +89,14 @@ class PageResult:
 
     @property
     def digest(self) -> str | None:
-        body = self.result.body if self.result else None
-        return sha256(body) if body is not None and self.document is not None else None
+        if self.result is None or self.document is None:
+            return None
+        return self.result.digest
 
 
 def job_for(result: FetchResult, before: PageState) -> PageJob | None:
     """The CPU work a fetch needs (normalise, compare), or None when it needs none."""
-    if not result.ok or result.body is None or sha256(result.body) == before.content_hash:
+    if not result.ok or result.body is None or result.digest == before.content_hash:
         return None
     return PageJob(
         before.url,
@@ -217,7 +218,7 @@ def follow(
 
 
 def job_digest(result: FetchResult) -> str:
-    return sha256(result.body or b"")
+    return result.digest or sha256(b"")
 
 
 def _site(url: str) -> str:

@@ -9,27 +9,25 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.text import Text
 
+from monitor import settings as defaults
 from monitor import terminal
-from monitor.chain import PageOutcome
-from monitor.channels import deliver_configured
-from monitor.config import Config, load_config
-from monitor.crawl import Fetch, Stop, run_job
-from monitor.cycle import CycleReport, run_cycle
-from monitor.db import URL_HELP, Database, resolve_url
-from monitor.delivery import DeliveryReport
-from monitor.discover import discover as discover_pages
-from monitor.discover import discovery_urls
-from monitor.schedule import is_due, next_due
-from monitor.watchlist import allowed_domains, last_checked, plan_targets
-from monitor.worker import make_pool
-from spiders.settings import crawl_settings
 
+if TYPE_CHECKING:  # the rest is imported when the command runs: ``check --help`` stays quick
+    from rich.progress import Progress
+
+    from monitor.chain import PageOutcome
+    from monitor.config import Config
+    from monitor.crawl import Fetch, Stop
+    from monitor.cycle import CycleReport
+    from monitor.db import Database
+    from monitor.delivery import DeliveryReport
+
+# the same words as monitor.db.URL_HELP, which imports SQLAlchemy and Alembic
+URL_HELP = f"Database URL (default: ${defaults.DATABASE_ENV}, then {defaults.DATABASE_URL})."
 STATUS_ORDER = ("new", "changed", "noise", "unchanged", "error")
 PIPE_CLOSED = "the reader of our output went away"
 
@@ -52,6 +50,8 @@ class TextReport:
             self.progress.stop()
 
     def __call__(self, o: PageOutcome) -> None:
+        from rich.text import Text
+
         if self.progress is not None and self.task is not None:
             self.progress.advance(self.task)
         if o.status == "unchanged":
@@ -101,6 +101,12 @@ def _delivery_line(d: DeliveryReport) -> str:
     help="Poll the sources' feeds, searches and sitemaps for new pages first.",
 )
 @click.option(
+    "--feed-driven",
+    is_flag=True,
+    help="Check only the pages discovery names as new or updated, pages never checked and "
+    "pages whose last check failed (all pages if a discovery input failed).",
+)
+@click.option(
     "--deliver/--no-deliver",
     default=True,
     show_default=True,
@@ -120,6 +126,7 @@ def check_command(
     concurrency: int | None,
     workers: int | None,
     discover: bool,
+    feed_driven: bool,
     deliver: bool,
     due: bool,
     output: str,
@@ -129,9 +136,24 @@ def check_command(
     Exit status: 0 all pages checked, 1 some pages failed, 2 bad input or configuration,
     130 interrupted (the pages already fetched are kept), 141 output pipe closed.
     """
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from monitor.config import Config, load_config
+    from monitor.crawl import Stop, run_job
+    from monitor.cycle import run_cycle
+    from monitor.db import Database, resolve_url
+    from monitor.discover import discover as discover_pages
+    from monitor.discover import discovery_urls
+    from monitor.watchlist import allowed_domains, plan_targets
+    from monitor.worker import make_pool
+    from spiders.settings import crawl_settings
+
     config = load_config(config_path) if config_path else Config()
     if not urls_file and not config.sources:
         raise click.UsageError("give --urls FILE or a --config with sources")
+    if feed_driven and (urls_file or not discover):
+        raise click.UsageError("--feed-driven needs a --config with discovery and no --urls")
     if source:
         config.source(source)  # an unknown name is an error before anything is fetched
     db = Database(resolve_url(db_url, config.database, configured_at=config.where("database")))
@@ -194,6 +216,10 @@ def check_command(
                 allow()
                 if not jsonl:
                     err.print(f"discovered {terminal.plural(len(found.added), 'new page')}")
+            if feed_driven and not (found.errors or found.incomplete):
+                named = {*found.added, *found.updated}
+                owed = _never_checked_or_failed(db)
+                targets = [t for t in targets if t.url in named or t.page_id in owed]
         text.start(len(targets))
         report = await run_cycle(fetch, db, config, targets, on_outcome, pool=pool, stop=stop)
         box.append((report, len(targets)))
@@ -209,8 +235,23 @@ def check_command(
     return _finish(db, config, box, stop, jsonl=jsonl, deliver=deliver, err=err)
 
 
+def _never_checked_or_failed(db: Database) -> set[int]:
+    """Pages a feed-driven check fetches even when no feed names them."""
+    from sqlalchemy import or_, select
+
+    from monitor.models import WatchedPage
+
+    never = WatchedPage.last_checked_at.is_(None)
+    with db.session(readonly=True) as s:
+        stmt = select(WatchedPage.id).where(or_(never, WatchedPage.consecutive_failures > 0))
+        return set(s.scalars(stmt))
+
+
 def _due_only(db: Database, config: Config, source: str | None) -> tuple[Config, str]:
     """The config narrowed to the sources due now, and when the next of the others is due."""
+    from monitor.schedule import is_due, next_due
+    from monitor.watchlist import last_checked
+
     now = datetime.now(UTC)
     wanted = [config.source(source)] if source else config.sources
     last = last_checked(db, [s.name for s in wanted])
@@ -233,6 +274,8 @@ def _finish(
     err: object,
 ) -> int:
     """Deliver, summarise, and choose the exit status."""
+    from monitor.channels import deliver_configured
+
     try:
         if not box:  # stopped before the cycle began
             return _stopped(stop)

@@ -1,7 +1,8 @@
 """One check cycle: fetch the pages, follow each through the chain, then publish events.
 
-Per page: load its state (a short transaction), follow it (``monitor.chain.follow``: the CPU
-step in a process pool when there is one), save the result (another short transaction).
+Per page: take its stored state (read a window of pages per query), follow it
+(``monitor.chain.follow``: the CPU step in a process pool when there is one), and buffer the
+result; buffered pages are written a batch per short transaction, each in a savepoint.
 Files linked from the pages are fetched in a further round of the same cycle, so their
 first version is the baseline. When every page is in, what spans pages is decided and
 every event is written once (``monitor.outbox.publish``).
@@ -17,24 +18,26 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from functools import partial
+
+from sqlalchemy.orm import Session
 
 from monitor import metrics, outbox, settings, store
 from monitor.chain import PageOutcome, PageResult, follow, job_for
 from monitor.config import Config
 from monitor.crawl import Fetch, Stop
-from monitor.db import Database
+from monitor.db import Database, lost_connection, unwritable
 from monitor.errors import DatabaseError, PageTooComplex
 from monitor.evidence import Registry
 from monitor.fetch import FetchResult, FetchTarget
 from monitor.worker import PageWork, run_job
 
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
 log = logging.getLogger(__name__)
 OutcomeSink = Callable[[PageOutcome], None]
 ATTACHMENT_ROUNDS = 2  # fetch rounds after the first, for files newly found on the pages
+STATE_WINDOW = 500  # pages whose stored state is read in one query
+SAVE_BATCH = 8  # pages written per transaction (each holds its body until then: 50 cost 10 MB)
+SAVE_AFTER_S = 0.5  # a batch not yet full is written this long after its first page
 
 
 @dataclass
@@ -50,8 +53,48 @@ class CycleReport:
         self.outcomes.append(outcome)
 
 
+@dataclass
+class _Pending:
+    """A page followed and waiting for its batch to be written."""
+
+    result: FetchResult
+    state: store.PageState
+    found: PageResult
+
+
+class StateWindow:
+    """The stored states of a fetch round, read a window of pages at a time.
+
+    Pages come back roughly in the order they were asked for, so one query per
+    ``size`` pages replaces one per page, and at most a window or two is held in memory.
+    """
+
+    def __init__(self, db: Database, targets: list[FetchTarget], size: int = STATE_WINDOW):
+        self.db = db
+        self.targets = [t for t in targets if t.page_id]
+        self.size = size
+        self.next = 0
+        self.states: dict[int, store.PageState] = {}
+
+    def take(self, page_id: int) -> store.PageState | None:
+        """The state of a page of this round (once), or None if the round does not have it."""
+        while page_id not in self.states and self.next < len(self.targets):
+            chunk = self.targets[self.next : self.next + self.size]
+            self.next += len(chunk)
+            self.states.update(
+                self.db.retrying(partial(store.load_states, targets=chunk), readonly=True)
+            )
+        return self.states.pop(page_id, None)
+
+
 class Cycle:
-    """Records fetch results for one cycle; :meth:`finish` publishes its events."""
+    """Records fetch results for one cycle; :meth:`finish` publishes its events.
+
+    :meth:`record` saves one page in its own transaction. :meth:`take` (what
+    :func:`run_cycle` uses) buffers followed pages and writes them ``SAVE_BATCH`` to a
+    transaction, each page in its own savepoint, so one bad page still loses no other. A
+    page's outcome is reported (``on_outcome``) only once its batch is committed.
+    """
 
     def __init__(
         self,
@@ -63,6 +106,7 @@ class Cycle:
         failures_before_error: int = settings.FAILURES_BEFORE_ERROR,
         pool: Executor | None = None,
         load_registry: bool = True,
+        on_outcome: OutcomeSink | None = None,
     ) -> None:
         self.db = db
         self.id = uuid.uuid4().hex
@@ -74,18 +118,50 @@ class Cycle:
             with db.session() as s:
                 registry = store.load_registry(s)
         self.registry = registry
+        self.on_outcome = on_outcome
         self.report = CycleReport()
         self.found: list[FetchTarget] = []  # attachments to fetch in a later round
         self.fatal: DatabaseError | None = None  # the database took no writes: stop the cycle
+        self.window: StateWindow | None = None
+        self.pending: list[_Pending] = []
+        self._timer: asyncio.TimerHandle | None = None
+
+    def prepare(self, targets: list[FetchTarget]) -> None:
+        """Read the states of this round's pages in windows, not one query a page."""
+        self.window = StateWindow(self.db, targets)
 
     def record(self, result: FetchResult) -> PageOutcome:
-        """Follow and save one result, doing the CPU work here."""
-        return self._save(result, lambda state: self._follow(result, state, None))
+        """Follow and save one result now, in its own transaction, doing the CPU work here."""
+
+        def work(s: Session) -> tuple[PageResult, list[FetchTarget]]:
+            state = store.load_state(s, result)
+            found = self._follow(result, state, None)
+            return found, store.save(s, self.id, state, found)
+
+        try:  # once more on a new connection if the server dropped this one
+            found, attachments = self.db.retrying(work)
+            self.found.extend(attachments)
+        except DatabaseError as exc:  # disk full, read-only: no later page could be saved
+            self.fatal = self.fatal or exc
+            return self._add(PageOutcome(result.target.url, "error", error=str(exc)))
+        except Exception as exc:  # one bad page must not lose the others
+            log.exception("failed to record %s", result.target.url)
+            return self._add(
+                PageOutcome(result.target.url, "error", error=f"internal error: {exc}")
+            )
+        return self._add(found.outcome)
 
     async def record_async(self, result: FetchResult) -> PageOutcome:
         """Follow and save one result, the CPU work in the pool while the crawl goes on."""
+        await self.take(result)
+        self.flush()
+        url = result.target.url
+        return next(o for o in reversed(self.report.outcomes) if o.url == url)
+
+    async def take(self, result: FetchResult) -> None:
+        """Follow one result (CPU work in the pool) and buffer it for the next batch write."""
         try:
-            state = self.db.retrying(lambda s: store.load_state(s, result))
+            state = self._state(result)
             job = job_for(result, state)
             try:
                 work = await run_job(self.pool, job) if job is not None else None
@@ -93,10 +169,97 @@ class Cycle:
                 work = None  # refused within a bound; follow() records a failed check
         except Exception as exc:  # a body that crashes the normaliser is one page's error
             log.exception("failed to analyse %s", result.target.url)
-            return self._add(
-                PageOutcome(result.target.url, "error", error=f"analysis failed: {exc}")
+            self._emit(PageOutcome(result.target.url, "error", error=f"analysis failed: {exc}"))
+            return
+        try:
+            found = self._follow(result, state, work)
+        except Exception as exc:
+            log.exception("failed to record %s", result.target.url)
+            self._emit(PageOutcome(result.target.url, "error", error=f"internal error: {exc}"))
+            return
+        self.pending.append(_Pending(result, state, found))
+        if len(self.pending) >= SAVE_BATCH:
+            self.flush()
+        elif self._timer is None:  # a slow crawl still writes (and reports) within a moment
+            self._timer = asyncio.get_running_loop().call_later(SAVE_AFTER_S, self.flush)
+
+    def _state(self, result: FetchResult) -> store.PageState:
+        page_id = result.target.page_id
+        state = self.window.take(page_id) if self.window and page_id else None
+        if page_id and any(p.state.page_id == page_id for p in self.pending):
+            self.flush()  # the same page twice in a round: read what the first one wrote
+            state = None
+        if state is not None and not store.needs_old_body(state, result):
+            return state  # a 304, the same bytes, a failure or a first version: no query
+        stored = state
+
+        def read(s: Session) -> store.PageState:
+            if stored is None:
+                return store.load_state(s, result)
+            return store.with_old_body(s, stored, result)
+
+        return self.db.retrying(read, readonly=True)
+
+    def flush(self) -> list[PageOutcome]:
+        """Write the buffered pages in one transaction and report their outcomes."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch, self.pending = self.pending, []
+        if not batch:
+            return []
+        # Pages where only their own columns change (a 304, the same bytes, a failure) need
+        # no savepoint and no ORM object: their updates go out as one executemany.
+        simple = [p for p in batch if p.found.document is None and not p.found.events]
+        full = [p for p in batch if p.found.document is not None or p.found.events]
+
+        def work(s: Session) -> tuple[dict[int, PageOutcome], list[FetchTarget]]:
+            found: list[FetchTarget] = []
+            store.update_pages(s, [(p.state.page_id, p.found.updates) for p in simple])
+            outcomes = {id(p): p.found.outcome for p in simple}
+            held = store.load_pages(s, [p.state.page_id for p in full])  # noqa: F841
+            blobs = store.existing_blobs(
+                s, [p.result.digest for p in full if p.found.document and p.result.digest]
             )
-        return self._save(result, lambda st: self._follow(result, st, work), state)
+            for p in full:
+                outcomes[id(p)] = self._save_one(s, p, blobs, found)
+            return outcomes, found
+
+        try:  # once more on a new connection if the server dropped this one
+            outcomes, found = self.db.retrying(work)
+        except DatabaseError as exc:  # disk full, read-only: no later page could be saved
+            self.fatal = self.fatal or exc
+            outcomes = {
+                id(p): PageOutcome(p.result.target.url, "error", error=str(exc)) for p in batch
+            }
+            found = []
+        except Exception as exc:  # the commit itself failed: none of the batch is stored
+            log.exception("failed to write %d pages", len(batch))
+            error = f"internal error: {exc}"
+            outcomes = {
+                id(p): PageOutcome(p.result.target.url, "error", error=error) for p in batch
+            }
+            found = []
+        self.found.extend(found)
+        ordered = [outcomes[id(p)] for p in batch]
+        for o in ordered:
+            self._emit(o)
+        return ordered
+
+    def _save_one(
+        self, s: Session, p: _Pending, blobs: set[str], found: list[FetchTarget]
+    ) -> PageOutcome:
+        known = set(blobs)
+        try:
+            with s.begin_nested():
+                found.extend(store.save(s, self.id, p.state, p.found, blobs=blobs))
+        except Exception as exc:  # one bad page must not lose the others
+            if lost_connection(exc) or unwritable(exc):
+                raise  # the whole batch again on a new connection, or the cycle stops
+            log.exception("failed to record %s", p.result.target.url)
+            blobs.intersection_update(known)  # what its savepoint added is gone again
+            return PageOutcome(p.result.target.url, "error", error=f"internal error: {exc}")
+        return p.found.outcome
 
     def _follow(
         self, result: FetchResult, state: store.PageState, work: PageWork | None
@@ -112,36 +275,19 @@ class Cycle:
             failures_before_error=self.failures_before_error,
         )
 
-    def _save(
-        self,
-        result: FetchResult,
-        run: Callable[[store.PageState], PageResult],
-        state: store.PageState | None = None,
-    ) -> PageOutcome:
-        def work(s: Session) -> tuple[PageResult, list[FetchTarget]]:
-            st = state or store.load_state(s, result)
-            found = run(st)
-            return found, store.save(s, self.id, st, found)
-
-        try:  # once more on a new connection if the server dropped this one
-            found, attachments = self.db.retrying(work)
-        except DatabaseError as exc:  # disk full, read-only: no later page could be saved
-            self.fatal = self.fatal or exc
-            return self._add(PageOutcome(result.target.url, "error", error=str(exc)))
-        except Exception as exc:  # one bad page must not lose the others
-            log.exception("failed to record %s", result.target.url)
-            return self._add(
-                PageOutcome(result.target.url, "error", error=f"internal error: {exc}")
-            )
-        self.found.extend(attachments)
-        return self._add(found.outcome)
-
     def _add(self, outcome: PageOutcome) -> PageOutcome:
         self.report.add(outcome)
         return outcome
 
+    def _emit(self, outcome: PageOutcome) -> None:
+        metrics.observe_outcome(outcome.status, outcome.changes)
+        self._add(outcome)
+        if self.on_outcome is not None:
+            self.on_outcome(outcome)
+
     def finish(self) -> CycleReport:
-        """Decide what spans pages and write every event of the cycle, once."""
+        """Write what is still buffered, decide what spans pages, write every event once."""
+        self.flush()
         with self.db.session() as s:
             self.report.events = outbox.publish(s, self.id)
         return self.report
@@ -163,6 +309,13 @@ async def run_cycle(
     After a ``stop`` (Ctrl-C, a closed pipe) the pages already fetched are recorded and the
     cycle's events published; the pages never fetched get no outcome at all.
     """
+
+    def emit(outcome: PageOutcome) -> None:
+        if cycle.fatal is not None and stop is not None:
+            stop.request(str(cycle.fatal))  # no later page could be stored either
+        if on_outcome is not None:
+            on_outcome(outcome)
+
     cycle = Cycle(
         db,
         registry=registry,
@@ -170,24 +323,16 @@ async def run_cycle(
         failures_before_removed=config.fetch.failures_before_removed,
         failures_before_error=config.fetch.failures_before_error,
         pool=pool,
+        on_outcome=emit,
     )
     tasks: set[asyncio.Task[None]] = set()
-    started = time.monotonic()
-
-    async def record(result: FetchResult) -> None:
-        outcome = await cycle.record_async(result)
-        metrics.observe_outcome(outcome.status, outcome.changes)
-        if cycle.fatal is not None and stop is not None:
-            stop.request(str(cycle.fatal))
-        if on_outcome is not None:
-            on_outcome(outcome)
-
     seen: set[str] = set()
+    started = time.monotonic()
 
     def sink(result: FetchResult) -> asyncio.Task[None]:
         metrics.observe_fetch(result.status, result.error)
         seen.add(result.target.url)
-        task = asyncio.ensure_future(record(result))
+        task = asyncio.ensure_future(cycle.take(result))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
         return task
@@ -196,6 +341,7 @@ async def run_cycle(
         if not targets:
             break
         seen.clear()
+        cycle.prepare(targets)
         await fetch(targets, sink)
         stopped = stop is not None and stop.requested
         for target in targets:  # a request dropped without a callback is still an error
@@ -203,6 +349,7 @@ async def run_cycle(
                 sink(FetchResult(target=target, error="not fetched (filtered or dropped)"))
         while tasks:
             await asyncio.gather(*list(tasks))
+        cycle.flush()  # this round's attachments are known only once its pages are written
         if stopped:
             break
         targets, cycle.found = cycle.found, []

@@ -228,6 +228,11 @@ def table_names(engine: Engine) -> set[str]:
     return set(inspect(engine).get_table_names())
 
 
+def lost_connection(exc: BaseException) -> bool:
+    """Whether ``exc`` means the server dropped the connection (restart, terminated backend)."""
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
 def unwritable(exc: BaseException) -> str | None:
     """The driver's words when ``exc`` means the database cannot be written (disk full...)."""
     if not isinstance(exc, DBAPIError):
@@ -270,7 +275,7 @@ class Database:
                     ) from exc
                 raise
 
-    def retrying(self, work: Callable[[Session], T]) -> T:
+    def retrying(self, work: Callable[[Session], T], *, readonly: bool = False) -> T:
         """Run ``work`` in one transaction; once more if the connection was lost mid-way.
 
         A server restart or ``pg_terminate_backend`` drops the connection under a
@@ -278,15 +283,15 @@ class Database:
         ``work`` must have no effects outside the session.
         """
         try:
-            with self.session() as s:
+            with self.session(readonly=readonly) as s:
                 return work(s)
         except DBAPIError as exc:
-            if not exc.connection_invalidated:
+            if not lost_connection(exc):
                 raise
             log.warning(
                 "database connection lost (%s); running the transaction again", _problem(exc)
             )
-        with self.session() as s:
+        with self.session(readonly=readonly) as s:
             return work(s)
 
     def dispose(self) -> None:

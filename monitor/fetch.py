@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
+
+from monitor.body import sha256
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,11 @@ class FetchResult:
     @property
     def not_modified(self) -> bool:
         return self.status == 304
+
+    @cached_property
+    def digest(self) -> str | None:
+        """The body's sha256, computed once however many steps ask for it."""
+        return sha256(self.body) if self.body is not None else None
 
     @property
     def blank(self) -> bool:

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 ENV_VAR = "POLICY_MONITOR_LOG_FORMAT"
 FORMATS = ("text", "json")
 _HANDLER_NAME = "policy-monitor"
-_current = {"format": "text"}
+_current: dict[str, Any] = {"format": "text", "level": logging.WARNING, "stream": None}
 
 
 def resolve_format(explicit: str | None) -> str:
@@ -41,6 +41,23 @@ def _text_line(_: Any, __: str, event: MutableMapping[str, Any]) -> str:
     return f"{line}\n{trace}" if trace else line
 
 
+_RECORD_KEYS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+class _TextFormatter(logging.Formatter):
+    """The text shape without structlog: ``LEVEL logger: message key=value``, then a trace."""
+
+    def __init__(self) -> None:
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        line = super().formatMessage(record)
+        extra = " ".join(
+            f"{k}={v}" for k, v in vars(record).items() if k not in _RECORD_KEYS and k[0] != "_"
+        )
+        return f"{line} {extra}" if extra else line
+
+
 def _drop_meta(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in ("_record", "_from_structlog", "message", "color_message"):
         event.pop(key, None)
@@ -48,10 +65,23 @@ def _drop_meta(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMappi
 
 
 def configure(
-    fmt: str = "text", level: int = logging.WARNING, stream: TextIO | None = None
+    fmt: str = "text",
+    level: int = logging.WARNING,
+    stream: TextIO | None = None,
+    *,
+    structured: bool = False,
 ) -> None:
-    """Send every logger's lines to ``stream`` (stderr) in ``fmt``; safe to call again."""
-    import structlog  # here, not at import: `policy-monitor --help` stays quick
+    """Send every logger's lines to ``stream`` (stderr) in ``fmt``; safe to call again.
+
+    Text lines from stdlib loggers need no structlog: it is set up (and imported, with
+    Twisted, which structlog imports when it is installed) only for JSON or for
+    :func:`get_logger`, so `policy-monitor check --help` stays quick.
+    """
+    _current.update(format=fmt, level=level, stream=stream, structured=structured)
+    if fmt == "text" and not structured:
+        _install(_TextFormatter(), level, stream)
+        return
+    import structlog
 
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -72,15 +102,7 @@ def configure(
         foreign_pre_chain=shared,
         processors=final,
     )
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.set_name(_HANDLER_NAME)
-    handler.setFormatter(formatter)
-    root = logging.getLogger()
-    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
-        root.removeHandler(old)
-    root.addHandler(handler)
-    root.setLevel(level)
-    _current["format"] = fmt
+    _install(formatter, level, stream)
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,
@@ -94,9 +116,23 @@ def configure(
     )
 
 
+def _install(formatter: logging.Formatter, level: int, stream: TextIO | None) -> None:
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.set_name(_HANDLER_NAME)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
 def get_logger(name: str) -> Any:
     """A structlog logger for ``name``: ``log.info("cycle done", pages=12)``."""
     import structlog
+
+    if not _current["structured"] and _current["format"] == "text":
+        configure("text", _current["level"], _current["stream"], structured=True)
 
     return structlog.get_logger(name)
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import zlib
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from monitor.body import COMPRESS_LEVEL, compress, sha256
@@ -24,6 +24,11 @@ __all__ = [
 ]
 
 
+_INSERT_BLOB = insert(
+    cast(Table, Blob.__table__)
+)  # core, on the table: no autoflush, no ORM bulk step
+
+
 def text_hash(doc: Document) -> str:
     """Hash of what a reader sees; equal hashes mean a markup- or noise-only edit."""
     return sha256(doc.text.encode("utf-8"))
@@ -35,14 +40,23 @@ def latest(session: Session, page_id: int) -> Snapshot | None:
 
 
 def put_blob(
-    session: Session, body: bytes, digest: str | None = None, compressed: bytes | None = None
+    session: Session,
+    body: bytes,
+    digest: str | None = None,
+    compressed: bytes | None = None,
+    *,
+    stored: bool | None = None,
 ) -> str:
-    """Store a body once; later identical bodies (any page) reuse the row."""
+    """Store a body once; later identical bodies (any page) reuse the row.
+
+    ``stored``: whether the caller already knows the row exists (None: look it up).
+    """
     digest = digest or sha256(body)
-    if session.get(Blob, digest) is None:
+    if stored is None:
+        stored = session.get(Blob, digest) is not None
+    if not stored:
         data = compressed if compressed is not None else compress(body)
-        session.add(Blob(sha256=digest, size=len(body), data=data))
-        session.flush()
+        session.execute(_INSERT_BLOB, {"sha256": digest, "size": len(body), "data": data})
     return digest
 
 

@@ -1,26 +1,29 @@
 """The page store: what the chain needs before a page, and saving what it found after.
 
-Each page is loaded and saved in its own short transaction, never held open across a
-fetch. :func:`save` writes the page's state, snapshot, change row, evidence and key-figure
+Pages are loaded many at a time (:func:`load_states`, two queries) and saved a batch per
+short transaction, never held open across a fetch. :func:`save` writes the page's state, snapshot, change row, evidence and key-figure
 moves, and stages its event drafts; the cycle publishes them when it ends.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from monitor import outbox
 from monitor import snapshot as snapshots
-from monitor.body import sha256
 from monitor.chain import PageResult, PageState
 from monitor.event import EventDraft
 from monitor.evidence import EvidenceDraft, Registry
 from monitor.fetch import FetchResult, FetchTarget
 from monitor.models import (
+    Blob,
     ChangeRecord,
     Commitment,
     Evidence,
@@ -33,36 +36,135 @@ from monitor.models import (
 from monitor.watchlist import ensure_pages
 
 DIFF_EXCERPT_LINES = 12  # lines of the plain-text diff carried in an alert
+# Core statements on the tables, not the ORM classes: no autoflush, no ORM bulk machinery
+_SNAPSHOT = cast(Table, Snapshot.__table__)
+_PAGE = cast(Table, WatchedPage.__table__)
+_INSERT_SNAPSHOT = insert(_SNAPSHOT).returning(_SNAPSHOT.c.id)
 
 
 def load_state(session: Session, result: FetchResult) -> PageState:
     """The page as stored; the latest body is read only when the new one differs."""
     target = result.target
-    page = session.get(WatchedPage, target.page_id) if target.page_id else None
-    if page is None:
+    states = load_states(session, [target]) if target.page_id else {}
+    if target.page_id not in states:
         raise LookupError(f"no watched page for {target.url}")
-    source = page.source
-    latest = snapshots.latest(session, page.id)
-    body_z = None
-    body = result.body if result.ok else None
-    if latest is not None and body is not None and sha256(body) != latest.content_hash:
-        body_z = snapshots.compressed_body_of(session, latest)
-    return PageState(
-        page_id=page.id,
-        url=page.url,
-        title=page.title,
-        source=source.name if source else "",
-        kind=source.kind if source else target.kind,
-        final_url=page.final_url,
-        consecutive_failures=page.consecutive_failures or 0,
-        consecutive_gone=page.consecutive_gone or 0,
-        removed=page.removed_at is not None,
-        snapshot_id=latest.id if latest else None,
-        content_hash=latest.content_hash if latest else None,
-        text_hash=latest.text_hash if latest else None,
-        content_type=(latest.content_type or "") if latest else "",
-        body_z=body_z,
+    return with_old_body(session, states[target.page_id], result)
+
+
+def load_states(session: Session, targets: Sequence[FetchTarget]) -> dict[int, PageState]:
+    """The stored states of many pages in two queries (no bodies: see :func:`with_old_body`)."""
+    kinds = {t.page_id: t.kind for t in targets if t.page_id}
+    if not kinds:
+        return {}
+    ids = list(kinds)
+    pages = session.execute(
+        select(
+            WatchedPage.id,
+            WatchedPage.url,
+            WatchedPage.title,
+            WatchedPage.final_url,
+            WatchedPage.consecutive_failures,
+            WatchedPage.consecutive_gone,
+            WatchedPage.removed_at,
+            Source.name,
+            Source.kind,
+        )
+        .outerjoin(Source, Source.id == WatchedPage.source_id)
+        .where(WatchedPage.id.in_(ids))
     )
+    newest = (
+        select(func.max(Snapshot.id)).where(Snapshot.page_id.in_(ids)).group_by(Snapshot.page_id)
+    )
+    latest = {
+        row.page_id: row
+        for row in session.execute(
+            select(
+                Snapshot.page_id,
+                Snapshot.id,
+                Snapshot.content_hash,
+                Snapshot.text_hash,
+                Snapshot.content_type,
+            ).where(Snapshot.id.in_(newest))
+        )
+    }
+    out: dict[int, PageState] = {}
+    for p in pages:
+        snap = latest.get(p.id)
+        out[p.id] = PageState(
+            page_id=p.id,
+            url=p.url,
+            title=p.title,
+            source=p.name or "",
+            kind=p.kind or kinds[p.id],
+            final_url=p.final_url,
+            consecutive_failures=p.consecutive_failures or 0,
+            consecutive_gone=p.consecutive_gone or 0,
+            removed=p.removed_at is not None,
+            snapshot_id=snap.id if snap else None,
+            content_hash=snap.content_hash if snap else None,
+            text_hash=snap.text_hash if snap else None,
+            content_type=(snap.content_type or "") if snap else "",
+        )
+    return out
+
+
+def needs_old_body(state: PageState, result: FetchResult) -> bool:
+    """Whether the fetched body is new and differs from a stored version (to compare with)."""
+    return state.snapshot_id is not None and result.ok and result.digest != state.content_hash
+
+
+def with_old_body(session: Session, state: PageState, result: FetchResult) -> PageState:
+    """The state with its latest body (compressed) when the fetched body differs from it."""
+    if not needs_old_body(state, result):
+        return state
+    assert state.content_hash is not None
+    body_z = session.scalar(select(Blob.data).where(Blob.sha256 == state.content_hash))
+    if body_z is None:
+        raise LookupError(f"blob {state.content_hash} of snapshot {state.snapshot_id} is missing")
+    return replace(state, body_z=body_z)
+
+
+def load_pages(session: Session, page_ids: Iterable[int]) -> list[WatchedPage]:
+    """A batch's pages and their sources in two queries (hold the list: the session's map of
+    loaded rows is weak, and :func:`save` finds them there without a query)."""
+    ids = list(set(page_ids))
+    if not ids:
+        return []
+    stmt = select(WatchedPage).where(WatchedPage.id.in_(ids))
+    return list(session.scalars(stmt.options(selectinload(WatchedPage.source))))
+
+
+def _update_page(session: Session, page: WatchedPage, values: dict[str, Any]) -> None:
+    """One UPDATE of the page's columns, and the loaded object told the new values (so what
+    reads it later in this session sees them) without the ORM's unit of work."""
+    if not values:
+        return
+    session.execute(update(_PAGE).where(_PAGE.c.id == page.id).values(values))
+    for column, value in values.items():
+        set_committed_value(page, column, value)
+
+
+def update_pages(session: Session, updates: Iterable[tuple[int, dict[str, Any]]]) -> None:
+    """Write many pages' own columns (a 304, the same bytes, a failure): one executemany per
+    set of columns, with no ORM objects loaded. A page deleted meanwhile updates no row."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for page_id, values in updates:
+        groups.setdefault(tuple(sorted(values)), []).append({"_id": page_id, **values})
+    for columns, rows in groups.items():
+        stmt = (
+            update(_PAGE)
+            .where(_PAGE.c.id == bindparam("_id"))
+            .values({c: bindparam(c) for c in columns})
+        )
+        session.execute(stmt, rows)
+
+
+def existing_blobs(session: Session, digests: Iterable[str]) -> set[str]:
+    """Which of these bodies are stored already (one query for a batch of pages)."""
+    wanted = list(set(digests))
+    if not wanted:
+        return set()
+    return set(session.scalars(select(Blob.sha256).where(Blob.sha256.in_(wanted))))
 
 
 def load_registry(session: Session) -> Registry | None:
@@ -73,57 +175,79 @@ def load_registry(session: Session) -> Registry | None:
     return Registry.of([to_spec(r) for r in rows]) if rows else None
 
 
-def save(session: Session, cycle: str, state: PageState, found: PageResult) -> list[FetchTarget]:
-    """Write one page's result; returns the new attachments to fetch in this same cycle."""
+def save(
+    session: Session,
+    cycle: str,
+    state: PageState,
+    found: PageResult,
+    *,
+    blobs: set[str] | None = None,
+) -> list[FetchTarget]:
+    """Write one page's result; returns the new attachments to fetch in this same cycle.
+
+    ``blobs``: the digests known to be stored (:func:`existing_blobs`), kept up to date here,
+    so a batch of pages asks for them once rather than once a page.
+    """
     page = session.get(WatchedPage, state.page_id)
-    assert page is not None
-    for column, value in found.updates.items():
-        setattr(page, column, value)
+    if page is None:
+        raise LookupError(f"no watched page for {state.url}")
+    _update_page(session, page, found.updates)
     drafts = list(found.events)
     if found.document is not None and found.work is not None and found.result is not None:
-        snap = _snapshot(session, page, found)
+        snap_id, digest = _snapshot(session, page, found, blobs)
         if found.analysis is not None and state.snapshot_id is not None:
-            row = _change(session, page, state.snapshot_id, snap, found)
+            row = _change(session, page, state.snapshot_id, snap_id, found)
             found.outcome.change_id = row.id
-            _fill_ids(drafts, row, snap, found)
+            _fill_ids(drafts, row, digest, found)
             record_implications(session, page, row, found.evidence, drafts)
     new_targets = _attachments(session, page, found.attachments, drafts)
     outbox.stage(session, cycle, drafts)
-    session.flush()
-    return new_targets
+    return new_targets  # flushed by the caller's savepoint or commit
 
 
-def _snapshot(session: Session, page: WatchedPage, found: PageResult) -> Snapshot:
+def _snapshot(
+    session: Session, page: WatchedPage, found: PageResult, blobs: set[str] | None
+) -> tuple[int, str]:
+    """Insert the body (once per content) and the snapshot row; returns (id, content hash).
+
+    Core inserts on the tables, one statement each: a snapshot is written once and never
+    changed here, so the ORM (its unit of work, its autoflush) buys nothing.
+    """
     result, work, doc = found.result, found.work, found.document
     assert result is not None and work is not None and doc is not None and result.body is not None
-    digest = sha256(result.body)
-    snapshots.put_blob(session, result.body, digest, work.body_z or None)
-    snap = Snapshot(
-        page_id=page.id,
-        http_status=result.status,
-        etag=result.etag,
-        last_modified=result.last_modified,
-        content_type=result.content_type[:200] or None,
-        content_hash=digest,
-        text_hash=work.text_hash,
-        text=doc.text,
-        meta=snapshots.jsonable(doc.meta),
-        final_url=result.final_url,
-    )
-    session.add(snap)
-    session.flush()
-    return snap
+    digest = result.digest
+    assert digest is not None
+    stored = None if blobs is None else digest in blobs
+    snapshots.put_blob(session, result.body, digest, work.body_z or None, stored=stored)
+    if blobs is not None:
+        blobs.add(digest)
+    row = {
+        "page_id": page.id,
+        "fetched_at": datetime.now(UTC),
+        "http_status": result.status,
+        "etag": result.etag,
+        "last_modified": result.last_modified,
+        "content_type": result.content_type[:200] or None,
+        "content_hash": digest,
+        "text_hash": work.text_hash,
+        "text": doc.text,
+        "meta": snapshots.jsonable(doc.meta),
+        "final_url": result.final_url,
+    }
+    snap_id = session.scalar(_INSERT_SNAPSHOT, row)
+    assert snap_id is not None
+    return int(snap_id), digest
 
 
 def _change(
-    session: Session, page: WatchedPage, previous_id: int, snap: Snapshot, found: PageResult
+    session: Session, page: WatchedPage, previous_id: int, snap_id: int, found: PageResult
 ) -> ChangeRecord:
     analysis, work = found.analysis, found.work
     assert analysis is not None and work is not None
     row = ChangeRecord(
         page_id=page.id,
         from_snapshot_id=previous_id,
-        to_snapshot_id=snap.id,
+        to_snapshot_id=snap_id,
         meaningful=analysis.meaningful,
         significance=analysis.significance,
         summary=analysis.summary,
@@ -143,15 +267,15 @@ def _excerpt(diff: str) -> str:
 
 
 def _fill_ids(
-    drafts: list[EventDraft], row: ChangeRecord, snap: Snapshot, found: PageResult
+    drafts: list[EventDraft], row: ChangeRecord, content_hash: str, found: PageResult
 ) -> None:
     """Give the drafts the ids only the database knows."""
     excerpt = _excerpt(found.work.diff if found.work else "")
     ids: dict[str, Any] = {
         "change_id": row.id,
         "from_snapshot_id": row.from_snapshot_id,
-        "to_snapshot_id": snap.id,
-        "content_hash": snap.content_hash,
+        "to_snapshot_id": row.to_snapshot_id,
+        "content_hash": content_hash,
         "diff_excerpt": excerpt,
     }
     for d in drafts:

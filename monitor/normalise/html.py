@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import lxml.html
@@ -51,7 +52,14 @@ class Rule:
             return True
         if self.roles and el.get("role") in self.roles:
             return True
-        return any(c in ident or any(c in t for t in tokens) for c in self.contains)
+        if self.contains:
+            # The id and class tokens in one string: a needle holds no space or NUL, so it is
+            # in this string exactly when it is in the id or in one token (one scan, not many).
+            hay = ident + "\0" + " ".join(tokens)
+            for c in self.contains:
+                if c in hay:
+                    return True
+        return False
 
 
 @dataclass(frozen=True)
@@ -124,20 +132,57 @@ def _first(root: Any, xpaths: tuple[str, ...]) -> Any:
     return root
 
 
+@dataclass(frozen=True)
+class _AnyRule:
+    """Everything any of a profile's rules looks at: most elements match none, and are
+    passed over with one test of each kind instead of one call per rule."""
+
+    tags: frozenset[str]
+    classes: frozenset[str]
+    roles: frozenset[str]
+    contains: tuple[str, ...]
+
+    def may_match(self, tag: str, tokens: list[str], ident: str, role: str | None) -> bool:
+        if tag in self.tags or role in self.roles or not self.classes.isdisjoint(tokens):
+            return True
+        if self.contains:
+            hay = ident + "\0" + " ".join(tokens)
+            for c in self.contains:
+                if c in hay:
+                    return True
+        return False
+
+
+@lru_cache(maxsize=32)
+def _any_rule(rules: tuple[Rule, ...]) -> _AnyRule:
+    return _AnyRule(
+        frozenset().union(*(r.tags for r in rules)),
+        frozenset().union(*(r.classes for r in rules)),
+        frozenset().union(*(r.roles for r in rules)),
+        tuple(dict.fromkeys(c for r in rules for c in r.contains)),
+    )
+
+
 def _prune(el: Any, rules: tuple[Rule, ...], ignored: list[Ignored]) -> None:
     """Drop chrome below ``el`` in one walk, not descending into what is dropped."""
+    any_rule = _any_rule(rules)
     for child in list(el):
-        if not isinstance(child.tag, str):
+        tag = child.tag
+        if not isinstance(tag, str):
             continue
         cls = child.get("class")
         tokens = cls.split() if cls else []
         ident = child.get("id") or ""
-        rule = next((r for r in rules if r.matches(child, tokens, ident)), None)
-        if rule is None:
+        if not any_rule.may_match(tag, tokens, ident, child.get("role")):
             _prune(child, rules, ignored)
+            continue
+        for rule in rules:
+            if rule.matches(child, tokens, ident):
+                ignored.append(Ignored(rule.reason, clean_line(child.text_content())[:200]))
+                child.drop_tree()
+                break
         else:
-            ignored.append(Ignored(rule.reason, clean_line(child.text_content())[:200]))
-            child.drop_tree()
+            _prune(child, rules, ignored)
 
 
 def _row_text(tr: Any) -> str:
