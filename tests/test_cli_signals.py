@@ -50,8 +50,15 @@ def _stopped_by(proc: subprocess.Popen[str], sig: int) -> tuple[int, str, float]
     try:
         _, err = proc.communicate(timeout=PROMPT * 4)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        raise AssertionError(f"still running {PROMPT * 4:.0f} s after {sig!r}") from None
+        proc.send_signal(signal.SIGABRT)  # faulthandler prints where every thread is
+        try:
+            _, err = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+        raise AssertionError(
+            f"still running {PROMPT * 4:.0f} s after {sig!r}; its threads:\n{err[-4000:]}"
+        ) from None
     return proc.returncode, err, time.monotonic() - started
 
 
@@ -60,7 +67,12 @@ def test_a_blocked_command_stops_on_the_signal_and_says_so(
     sig: int, fifo: Path, tmp_path: Path
 ) -> None:
     proc = start_policy_monitor(
-        "commitments", "import", str(fifo), "--db", f"sqlite:///{tmp_path}/x.db"
+        "commitments",
+        "import",
+        str(fifo),
+        "--db",
+        f"sqlite:///{tmp_path}/x.db",
+        env={**os.environ, "PYTHONFAULTHANDLER": "1"},
     )
     writer = _until_reading(proc, fifo)
     try:
