@@ -22,18 +22,19 @@ from typing import Any
 
 import pytest
 import yaml
-from localserver import LocalServer
+from localserver import LocalServer, Reply
+from slackserver import SlackServer
 from smtpserver import Received as Mail
 from smtpserver import SMTPServer
 from sqlalchemy import select, text, update
-from test_daemon import FAST, Run, _page, _wait
+from test_daemon import FAST, TOKEN, Run, _page, _wait, _write_config
 
 from monitor import settings, subscription
 from monitor.config import Config
 from monitor.daemon import JOBSTORE_TABLE
 from monitor.db import Database
 from monitor.digest_job import period_for
-from monitor.models import DigestSend, Event
+from monitor.models import Delivery, DigestSend, Event, Snapshot, StagedEvent, WatchedPage
 from monitor.outbox import emit
 from monitor.smtp_server import _Inbox
 from monitor.subscription import Tokens
@@ -209,3 +210,98 @@ def test_a_restart_sends_no_digest_twice(digest_kill: DigestKill) -> None:
 )
 def test_a_restart_finishes_an_interrupted_digest(digest_kill: DigestKill) -> None:
     assert ADDRESSES[2] in _to(digest_kill.after_restart)
+
+
+def _count(db: Database, model: type[Any]) -> int:
+    from sqlalchemy import func
+
+    with db.session(readonly=True) as s:
+        return int(s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def _kill(run: Run) -> None:
+    run.proc.kill()
+    run.proc.wait()
+
+
+def test_sigkill_mid_crawl_then_mid_delivery_loses_nothing_sends_nothing_twice(
+    tmp_path: Path,
+) -> None:
+    """Killed while a page trickles in, restarted; killed while Slack holds a message's
+    answer, restarted: every page version stored once, every alert posted once."""
+    db_url = f"sqlite:///{tmp_path / 'monitor.db'}"
+    log = tmp_path / "run.log"
+    routes = {
+        "/a": _page("Crisis lines", "The helpline will open to all ages by March 2026."),
+        "/b": _page("Crisis beds", "Funding of £20 million is available for crisis beds."),
+        "/slow": _page("Slow page", "This page answers slowly."),
+    }
+    with LocalServer(routes) as srv, SlackServer(token=TOKEN, real_ts=True) as slack:
+        pages = [{"url": srv.url(p), "title": p} for p in routes]
+        source = {"name": "site", "kind": "generic", "allowed_domains": ["127.0.0.1"]}
+        config = _write_config(
+            tmp_path / "monitor.yml",
+            {"fetch": {"autothrottle": False}, "sources": [{**source, "pages": pages}]},
+            db_url,
+            slack,
+        )
+        db = Database(db_url)
+        run = Run(config, log, *FAST)
+        try:
+            run.wait_done("crawl:site")  # the baseline: three pages, one version each
+            srv.routes["/a"] = _page("Crisis lines", "The helpline will open to all by May 2027.")
+            srv.routes["/b"] = _page("Crisis beds", "Funding of £35 million is available now.")
+            slow = _page("Slow page", "This page answers slowly, and has changed.")
+            srv.routes["/slow"] = Reply(**{**vars(slow), "trickle_s": 0.3})  # ~6 s to arrive
+            hits = srv.hits["/slow"]
+            _wait(lambda: _count(db, StagedEvent) >= 2 and srv.hits["/slow"] > hits, "mid-crawl")
+            _kill(run)  # SIGKILL while /slow is still arriving
+        finally:
+            if run.proc.poll() is None:
+                _kill(run)
+        assert slack.posts() == [] and _count(db, Snapshot) == 5  # /slow's new body is not in
+
+        srv.routes["/slow"] = slow
+        slack.slow(30.0, times=1)  # the first alert is stored by Slack, its answer held
+        again = Run(config, log, *FAST)
+        try:
+            _wait(lambda: len(slack.posts()) == 1, f"the first alert:\n{again.text()}")
+            time.sleep(0.2)
+            _kill(again)  # SIGKILL while Slack holds the answer
+            assert "an interrupted cycle left behind" in again.text()
+        finally:
+            if again.proc.poll() is None:
+                _kill(again)
+        with db.session(readonly=True) as s:
+            assert Counter(s.scalars(select(Delivery.status)))["sending"] == 1  # Slack has it
+        slack._slow.clear()
+        with db.session() as s:  # later: the killed run's claim has gone stale
+            stale = datetime.now(UTC) - timedelta(seconds=settings.DELIVERY_STALE_CLAIM_S + 60)
+            s.execute(update(Delivery).values(claimed_at=stale))
+        last = Run(config, log, *FAST)
+        try:
+            last.wait_done("crawl:site", 2)  # /slow's new version is fetched by the re-crawl
+            events = _count(db, Event)
+
+            def all_sent() -> bool:
+                with db.session(readonly=True) as s:
+                    return set(s.scalars(select(Delivery.status))) == {"sent"}
+
+            _wait(all_sent, f"every delivery sent:\n{last.text()}")
+            assert last.stop() == 0
+        finally:
+            if last.proc.poll() is None:
+                _kill(last)
+        posts = slack.posts()
+        with db.session(readonly=True) as s:
+            versions = Counter(
+                s.scalars(
+                    select(WatchedPage.url).join(Snapshot, Snapshot.page_id == WatchedPage.id)
+                )
+            )
+            deliveries = _count(db, Delivery)
+        db.dispose()
+    assert versions == {srv.url(p): 2 for p in routes}  # every version, each once
+    keys = Counter(p["metadata"]["event_payload"]["delivery_key"] for p in posts)
+    assert events >= 2 and deliveries == events == len(keys)
+    assert set(keys.values()) == {1}  # each alert posted once: the held one found, not resent
