@@ -69,7 +69,7 @@ def _is_digest(mail: Mail) -> bool:
 class HoldingSMTP(SMTPServer):
     def __init__(self, hold: int) -> None:
         super().__init__()
-        self.inbox = _HoldingInbox(hold)
+        self.inbox = self.holding = _HoldingInbox(hold)
         self._controller.handler = self.inbox
 
 
@@ -143,7 +143,7 @@ def digest_kill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DigestKill
         _set_due(db, "digest:daily", datetime.now(UTC) - timedelta(minutes=5))
         run = Run(config, log, *FAST)  # the digest is overdue: it runs at once
         try:
-            _wait(lambda: len(smtp.inbox.digests()) == 2, f"the second digest:\n{run.text()}")
+            _wait(lambda: len(smtp.holding.digests()) == 2, f"the second digest:\n{run.text()}")
             time.sleep(0.2)
             run.proc.kill()  # SIGKILL while the server holds the answer to digest 2
             run.proc.wait()
@@ -151,11 +151,11 @@ def digest_kill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DigestKill
             if run.proc.poll() is None:
                 run.proc.kill()
                 run.proc.wait()
-        smtp.inbox.release.set()
+        smtp.holding.release.set()
         again = Run(config, log, *FAST)
         try:
             again.wait_done("crawl:site", 2)  # settled: recovered, delivery rounds ran (quietly)
-            after = smtp.inbox.digests()
+            after = smtp.holding.digests()
             assert again.stop() == 0
         finally:
             if again.proc.poll() is None:
@@ -180,7 +180,7 @@ def test_a_restart_sends_no_digest_twice(digest_kill: DigestKill) -> None:
     env = {**os.environ, "DIGEST_KILL_SECRET": SIGNING}
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    mails = digest_kill.smtp.inbox.digests()
+    mails = digest_kill.smtp.holding.digests()
     assert _to(mails) == Counter(ADDRESSES)  # the third subscriber's; none again
     monitor_db = Database(digest_kill.db_url)
     try:
@@ -196,7 +196,7 @@ def test_a_restart_sends_no_digest_twice(digest_kill: DigestKill) -> None:
             assert Counter(s.scalars(select(DigestSend.status))) == {"sent": 3}
     finally:
         monitor_db.dispose()
-    mails = digest_kill.smtp.inbox.digests()
+    mails = digest_kill.smtp.holding.digests()
     assert _to(mails) == Counter({ADDRESSES[0]: 1, ADDRESSES[1]: 2, ADDRESSES[2]: 1})
     ids = [m.message["Message-ID"] for m in mails if ADDRESSES[1] in m.rcpt_tos]
     assert len(ids) == 2 and ids[0] == ids[1]  # the resend is the same message: clients collapse it
