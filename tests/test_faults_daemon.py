@@ -45,15 +45,17 @@ ADDRESSES = ["ann@example.org", "bob@example.org", "cat@example.org"]
 
 
 class _HoldingInbox(_Inbox):
-    """Keeps every message; holds the answer to the ``hold``-th digest until released."""
+    """Keeps every message; holds the answer to the ``hold``-th (digest) until released."""
 
-    def __init__(self, hold: int) -> None:
+    def __init__(self, hold: int, digests_only: bool) -> None:
         super().__init__(set(), set())
         self.hold, self.release = hold, threading.Event()
+        self.digests_only = digests_only
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         answer = await super().handle_DATA(server, session, envelope)
-        if len(self.digests()) == self.hold and _is_digest(self.messages[-1]):
+        held = self.digests() if self.digests_only else self.messages
+        if len(held) == self.hold and held[-1] is self.messages[-1]:
             while not self.release.is_set():
                 await asyncio.sleep(0.05)
         return answer
@@ -67,9 +69,9 @@ def _is_digest(mail: Mail) -> bool:
 
 
 class HoldingSMTP(SMTPServer):
-    def __init__(self, hold: int) -> None:
+    def __init__(self, hold: int, digests_only: bool = True) -> None:
         super().__init__()
-        self.inbox = self.holding = _HoldingInbox(hold)
+        self.inbox = self.holding = _HoldingInbox(hold, digests_only)
         self._controller.handler = self.inbox
 
 
@@ -305,3 +307,57 @@ def test_sigkill_mid_crawl_then_mid_delivery_loses_nothing_sends_nothing_twice(
     keys = Counter(p["metadata"]["event_payload"]["delivery_key"] for p in posts)
     assert events >= 2 and deliveries == events == len(keys)
     assert set(keys.values()) == {1}  # each alert posted once: the held one found, not resent
+
+
+def test_sigkill_mid_alert_email_resends_it_once_under_its_message_id(tmp_path: Path) -> None:
+    """An alert email whose DATA the server took when the daemon died: not resent while the
+    claim is fresh; once it is stale, sent again once, under the same Message-ID."""
+    db_url = f"sqlite:///{tmp_path / 'monitor.db'}"
+    log = tmp_path / "run.log"
+    routes = {"/b": _page("Crisis beds", "Funding of £20 million is available for crisis beds.")}
+    with LocalServer(routes) as srv, HoldingSMTP(hold=1, digests_only=False) as smtp:
+        source = {"name": "site", "kind": "generic", "allowed_domains": ["127.0.0.1"],
+                  "pages": [{"url": srv.url("/b")}]}  # fmt: skip
+        data = {
+            "database": db_url,
+            "fetch": {"autothrottle": False},
+            "sources": [source],
+            "notify": {
+                "email": {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "timeout_s": 60,
+                          "sender": "alerts@monitor.example", "recipients": ["team@nhs.example"]},
+                "routes": [{"events": ["*"], "notify": ["email"]}],
+            },
+        }  # fmt: skip
+        config = tmp_path / "monitor.yml"
+        config.write_text(yaml.safe_dump(data))
+        db = Database(db_url)
+        run = Run(config, log, *FAST)
+        try:
+            run.wait_done("crawl:site")
+            srv.routes["/b"] = _page("Crisis beds", "Funding of £35 million is available now.")
+            _wait(lambda: len(smtp.messages) == 1, f"the alert email:\n{run.text()}")
+            time.sleep(0.2)
+            _kill(run)  # SIGKILL while the server holds its answer
+        finally:
+            if run.proc.poll() is None:
+                _kill(run)
+        smtp.holding.release.set()
+        again = Run(config, log, *FAST)
+        try:
+            again.wait_done("crawl:site", 2)
+            assert len(smtp.messages) == 1  # the claim is fresh: not sent again yet
+            with db.session() as s:  # later: the claim is stale
+                stale = datetime.now(UTC) - timedelta(seconds=settings.DELIVERY_STALE_CLAIM_S + 60)
+                s.execute(update(Delivery).values(claimed_at=stale))
+            _wait(lambda: len(smtp.messages) == 2, f"the resend:\n{again.text()}")
+            again.wait_done("crawl:site", again.done("crawl:site") + 1)  # a delivery round or two
+            assert again.stop() == 0
+        finally:
+            if again.proc.poll() is None:
+                _kill(again)
+        with db.session(readonly=True) as s:
+            assert list(s.scalars(select(Delivery.status))) == ["sent"]
+        db.dispose()
+        mails = list(smtp.messages)
+    assert len(mails) == 2  # at most one resend, and only after the stale-claim window
+    assert mails[0].message["Message-ID"] == mails[1].message["Message-ID"]
