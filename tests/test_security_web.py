@@ -47,9 +47,11 @@ HOSTILE = [SCRIPT, BREAKOUT, SLACK, MARKDOWN]
 def _page(amount: str, hostile: bool) -> Reply:
     extra = "".join(f"<p>Note {i}: {html.escape(h)}</p>" for i, h in enumerate(HOSTILE))
     title = f"Crisis beds {html.escape(SCRIPT)}" if hostile else "Crisis beds"
+    quoted = html.escape(f" {SCRIPT} {BREAKOUT}")  # in the sentence a figure is quoted from
     body = (
         f"<!DOCTYPE html><html><head><title>{title}</title></head><body><main>"
-        f"<h1>{title}</h1><p>Funding of {amount} is available for crisis beds in 2026.</p>"
+        f"<h1>{title}</h1><p>Funding of {amount} is available for crisis beds in 2026"
+        f"{quoted if hostile else ''}.</p>"
         f"{extra if hostile else ''}</main></body></html>"
     )
     return Reply(body=body.encode(), headers={"Content-Type": "text/html; charset=utf-8"})
@@ -144,7 +146,8 @@ def test_the_web_pages_show_page_text_as_text(hostile_run: Any) -> None:
             text = lxml_html.fromstring(page).text_content()
             for h in HOSTILE:  # the page's words are all there, as words
                 assert " ".join(h.split()) in " ".join(text.split()), h
-            assert "Crisis beds" in c.get("/commitments/crisis-beds").text
+            commitment = lxml_html.fromstring(c.get("/commitments/crisis-beds").text)
+            assert SCRIPT in commitment.text_content()  # the quoted sentence, as text
     finally:
         db.dispose()
 
