@@ -1,4 +1,4 @@
-"""schemathesis against the web app's OpenAPI description, over a database the demo filled.
+"""schemathesis against the web app's OpenAPI description, over databases the demo filled.
 
 Every operation in ``/api/openapi.json`` is called with generated path and query values
 (fixed seed, a bounded number of examples); no answer may be a 5xx, and every answer must
@@ -15,7 +15,8 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 from starlette.testclient import TestClient
-from webutil import client, fill_with_demo
+from test_web_pages import demo_db  # noqa: F401 (a fixture: SQLite and PostgreSQL)
+from webutil import client
 
 from monitor.db import Database
 
@@ -24,13 +25,10 @@ EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "40"))
 
 
 @pytest.fixture(scope="module")
-def demo_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('api') / 'demo.db'}"
-    fill_with_demo(url)
-    db = Database(url)
-    with client(db) as c:
+def demo_client(demo_db: Database) -> Iterator[TestClient]:  # noqa: F811
+    """The app over the demo's database, on SQLite and on PostgreSQL (``demo_db``)."""
+    with client(demo_db) as c:
         yield c
-    db.dispose()
 
 
 def _schema(c: TestClient) -> OpenApiSchema:
@@ -76,9 +74,14 @@ def test_every_operation_answers_within_its_schema(demo_client: TestClient) -> N
 
 
 def test_an_id_too_large_for_the_database_is_not_found(demo_client: TestClient) -> None:
-    """Found by the run above: a 20-digit id overflowed SQLite's integer, a 500."""
+    """Found by the run above: an id over PostgreSQL's INTEGER (or a 20-digit one, over
+    SQLite's) was a 500, and so was a NUL in a commitment id on PostgreSQL."""
     for path in ("/changes/", "/api/changes/"):
-        for big in ("9223372036854775808", "99999999999999999999"):
+        for big in ("2147483648", "9223372036854775808", "99999999999999999999"):
             assert demo_client.get(path + big).status_code == 404
-    res = demo_client.get("/api/changes", params={"before_id": 10**19})
-    assert res.status_code == 400 and "before_id" in res.json()["detail"]
+    for param in ("before_id", "after_id"):
+        where = "/api/changes" if param == "before_id" else "/api/events"
+        res = demo_client.get(where, params={param: 2**31})
+        assert res.status_code == 400 and param in res.json()["detail"]
+    for path in ("/commitments/a%00b", "/api/commitments/a%00b", "/commitments/a%00b/feed.atom"):
+        assert demo_client.get(path).status_code == 404

@@ -125,7 +125,7 @@ async def openapi(request: Request) -> Response:
 
 routes: list[BaseRoute] = [
     Route("/api/commitments", list_commitments, name="api_commitments"),
-    Route("/api/commitments/{commitment_id}", get_commitment, name="api_commitment"),
+    Route("/api/commitments/{commitment_id:key}", get_commitment, name="api_commitment"),
     Route("/api/changes", list_changes, name="api_changes"),
     Route("/api/changes/{change_id:id}", get_change, name="api_change"),
     Route("/api/pages", list_pages, name="api_pages"),

@@ -242,7 +242,7 @@ def _private(response: Response) -> Response:
 
 
 routes: list[BaseRoute] = [
-    Route("/commitments/{commitment_id}/follow", follow, methods=["POST"], name="follow"),
+    Route("/commitments/{commitment_id:key}/follow", follow, methods=["POST"], name="follow"),
     Route("/subscriptions/confirm", confirm, methods=["GET", "POST"], name="confirm"),
     Route("/subscriptions/manage", manage, methods=["GET", "POST"], name="manage"),
     Route(UNSUBSCRIBE_PATH, unsubscribe, methods=["GET", "POST"], name="unsubscribe"),

@@ -108,7 +108,7 @@ def _ok(schema: dict[str, Any], text: str) -> dict[str, Any]:
 _ERR = {"content": {"application/json": {"schema": _ref("Error")}}}
 _NOT_FOUND = {"404": {"description": "No such thing", **_ERR}}
 _BAD = {"400": {"description": "A parameter is not valid", **_ERR}}
-MAX_ID = 10**18 - 1  # the largest id a path (`{name:id}`) or a query parameter takes
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: PostgreSQL's int4 holds no more
 _ID = _t("integer", minimum=0, maximum=MAX_ID)
 _LIMIT = _param("limit", "query", _t("integer", minimum=1, maximum=500), "How many at most")
 

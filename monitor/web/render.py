@@ -16,6 +16,7 @@ from starlette.responses import HTMLResponse
 from monitor.config import Config
 from monitor.db import Database
 from monitor.web.format import register
+from monitor.web.openapi import MAX_ID
 from monitor.web.security import CSRF_FIELD, csrf_token
 
 if TYPE_CHECKING:
@@ -23,19 +24,34 @@ if TYPE_CHECKING:
 
 
 class IdConvertor(Convertor[int]):
-    """``{name:id}``: a database id. At most 18 digits, so a longer one is a 404, never an
-    integer the database cannot hold (an ``:int`` of 20 digits was a 500)."""
+    """``{name:id}``: a database id. One above what an INTEGER column holds (2**31 - 1 on
+    PostgreSQL) reads as 0, which no row has, so it is a 404 rather than a database error."""
 
-    regex = "[0-9]{1,18}"
+    regex = "[0-9]+"
 
     def convert(self, value: str) -> int:
-        return int(value)
+        number = int(value)
+        return number if number <= MAX_ID else 0
 
     def to_string(self, value: int) -> str:
         return str(int(value))
 
 
+class KeyConvertor(Convertor[str]):
+    """``{name:key}``: a text key such as a commitment id. No NUL (PostgreSQL cannot hold
+    one in text, so it was a 500): such a path is a 404."""
+
+    regex = "[^/\x00]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return str(value)
+
+
 register_url_convertor("id", IdConvertor())
+register_url_convertor("key", KeyConvertor())
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
