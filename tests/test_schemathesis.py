@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 from starlette.testclient import TestClient
 from test_web_pages import demo_db  # noqa: F401 (a fixture: SQLite and PostgreSQL)
-from webutil import client
+from webutil import client, csrf
 
 from monitor.db import Database
 
@@ -85,3 +85,15 @@ def test_an_id_too_large_for_the_database_is_not_found(demo_client: TestClient) 
         assert res.status_code == 400 and param in res.json()["detail"]
     for path in ("/commitments/a%00b", "/api/commitments/a%00b", "/commitments/a%00b/feed.atom"):
         assert demo_client.get(path).status_code == 404
+
+
+def test_a_control_character_in_a_sign_up_address_is_a_form_error(demo_client: TestClient) -> None:
+    """Found by hand beside the run above: a NUL in the address was a 503 on PostgreSQL."""
+    cid = demo_client.get("/api/commitments").json()["commitments"][0]["id"]
+    page = demo_client.get(f"/commitments/{cid}")
+    for email in ("a\x00@example.org", "ann@example.org\x00", "ann\x7f@example.org"):
+        res = demo_client.post(
+            f"/commitments/{cid}/follow",
+            data={"csrf_token": csrf(page.text), "email": email, "frequency": "daily"},
+        )
+        assert res.status_code == 400 and "Enter an email address" in res.text, email

@@ -110,6 +110,8 @@ async def follow(request: Request) -> Response:
     if frequency not in FREQUENCIES:
         frequency = values["frequency"] = "immediate"
     try:
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in email):  # NUL was a 503 on PostgreSQL
+            raise SubscriptionError("control characters in an email address")
         subscription.normalise_email(email)
     except SubscriptionError:
         values["error"] = "Enter an email address, like name@example.org"
