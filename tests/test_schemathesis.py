@@ -87,13 +87,24 @@ def test_an_id_too_large_for_the_database_is_not_found(demo_client: TestClient) 
         assert demo_client.get(path).status_code == 404
 
 
-def test_a_control_character_in_a_sign_up_address_is_a_form_error(demo_client: TestClient) -> None:
-    """Found by hand beside the run above: a NUL in the address was a 503 on PostgreSQL."""
+def test_a_nul_or_control_character_in_a_form_is_a_400(demo_client: TestClient) -> None:
+    """Found by hand beside the run above: on PostgreSQL a NUL in a form field reached the
+    database: a 500 at sign-in, a 503 at sign-up ("could not send the confirmation")."""
     cid = demo_client.get("/api/commitments").json()["commitments"][0]["id"]
-    page = demo_client.get(f"/commitments/{cid}")
-    for email in ("a\x00@example.org", "ann@example.org\x00", "ann\x7f@example.org"):
+    page = demo_client.get(f"/commitments/{cid}").text
+    login = demo_client.get("/team/login").text
+    forms = [
+        (f"/commitments/{cid}/follow", page, {"email": "a\x00@example.org", "frequency": "daily"}),
+        (f"/commitments/{cid}/follow", page, {"email": "ann@example.org", "frequency": "\x00"}),
+        ("/team/login", login, {"email": "ann\x00@example.org", "password": "x"}),
+        ("/team/login", login, {"email": "ann@example.org", "password": "pass\x00word"}),
+    ]
+    for path, form, data in forms:
+        res = demo_client.post(path, data={"csrf_token": csrf(form), **data})
+        assert res.status_code == 400 and "NUL character" in res.text, (path, data)
+    for email in ("ann\x7f@example.org", "ann\x01@example.org"):  # not an address either
         res = demo_client.post(
             f"/commitments/{cid}/follow",
-            data={"csrf_token": csrf(page.text), "email": email, "frequency": "daily"},
+            data={"csrf_token": csrf(page), "email": email, "frequency": "daily"},
         )
         assert res.status_code == 400 and "Enter an email address" in res.text, email
