@@ -11,16 +11,22 @@ from __future__ import annotations
 
 import base64
 import os
+import signal
 import subprocess
 import sys
+import time
+import urllib.error
 import urllib.parse
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from slackserver import SlackServer
-from smtpserver import SMTPServer, self_signed, server_context
+from smtpserver import SMTPServer, free_port, self_signed, server_context
+from sqlalchemy import create_engine, text
 
 from monitor import subscription
 from monitor.commitment import load_seed
@@ -100,3 +106,97 @@ def test_no_secret_in_any_output_of_a_full_run(replay: ReplayServer, tmp_path: P
     for secret in SECRETS:
         for form in _forms(secret):
             assert form not in everything, f"a secret ({secret[:6]}...) reached the output"
+
+
+def _get(port: int, path: str) -> tuple[int, str]:
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", headers={"Host": "monitor.example"}
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=30) as res:
+            return res.status, res.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+
+
+def _wait_for(cond: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_no_secret_in_the_daemon_logs_or_the_web_error_pages(
+    replay: ReplayServer, pg_url: str, tmp_path: Path
+) -> None:
+    """``run --log-format json`` with a revoked token and a wrong SMTP password, then
+    ``serve`` with its database half gone: the logs and the 500 pages carry no secret and
+    no stack trace."""
+    assert "//postgres@" in pg_url  # trust: any password is accepted
+    db_url = pg_url.replace("//postgres@", f"//postgres:{DB_PASSWORD}@", 1)
+    cert, _ = certs = self_signed(tmp_path)
+    env = {**os.environ, "T_SLACK": TOKEN, "T_USER": "monitor", "T_PASS": SMTP_PASSWORD,
+           "T_SECRET": SIGNING, "SSL_CERT_FILE": str(cert)}  # fmt: skip
+    cfg = tmp_path / "monitor.yml"
+    daemon_log, serve_log = tmp_path / "run.log", tmp_path / "serve.log"
+    fast = ["--poll-seconds", "1", "--crawl-seconds", "2", "--deliver-seconds", "1"]
+    with (
+        SlackServer(token=TOKEN) as slack,
+        SMTPServer(starttls=server_context(*certs), login=("monitor", SMTP_PASSWORD)) as smtp,
+    ):
+        _config(cfg, replay, slack, smtp)
+        data = yaml.safe_load(cfg.read_text())
+        cfg.write_text(yaml.safe_dump({**data, "database": db_url}, sort_keys=False))
+        wrong = env | {"T_PASS": SMTP_PASSWORD + "-old", "T_SLACK": TOKEN + "-revoked"}
+        cmd = [sys.executable, "-m", "monitor", "--log-format", "json", "-vv", "run",
+               "--config", str(cfg), *fast]  # fmt: skip
+        with daemon_log.open("w") as err:
+            run = subprocess.Popen(cmd, env=wrong, stdout=err, stderr=subprocess.STDOUT)
+        try:
+            baselines = [f"done crawl:demo-{s} in" for s in ("nhse", "nice", "govuk")]
+            _wait_for(lambda: all(b in daemon_log.read_text() for b in baselines), "baselines")
+            replay.site.set_revision(1)  # alerts: their deliveries fail on the bad credentials
+            _wait_for(lambda: "invalid_auth" in daemon_log.read_text(), "a refused delivery")
+            run.send_signal(signal.SIGTERM)
+            assert run.wait(60) == 0
+        finally:
+            if run.poll() is None:
+                run.kill()
+                run.wait()
+    port = free_port()
+    serve = [sys.executable, "-m", "monitor", "-vv", "serve", "--config", str(cfg),
+             "--port", str(port)]  # fmt: skip
+    with serve_log.open("w") as err:
+        web = subprocess.Popen(serve, env=env, stdout=err, stderr=subprocess.STDOUT)
+    pages: list[str] = []
+    try:
+        _wait_for(lambda: "serving " in serve_log.read_text(), "the web app")
+        status, page = _get(port, "/changes")
+        assert status == 200 and "Funding" in page, page[:500]
+        engine = create_engine(pg_url)
+        with engine.begin() as conn:  # the database loses a table under the running app
+            conn.execute(text('ALTER TABLE "change" RENAME TO change_gone'))
+        engine.dispose()
+        for path in ("/changes", "/api/changes"):
+            status, page = _get(port, path)
+            assert status == 500, (path, status, page[:300])
+            pages.append(page)
+    finally:
+        web.send_signal(signal.SIGTERM)
+        try:
+            web.wait(30)
+        except subprocess.TimeoutExpired:
+            web.kill()
+            web.wait()
+    logs = daemon_log.read_text() + serve_log.read_text()
+    assert '"level": "debug"' in logs  # JSON lines, debug on
+    assert "UndefinedTable" in logs or "change_gone" in logs or "does not exist" in logs
+    for page in pages:
+        assert "Traceback" not in page and 'File "' not in page and "SELECT" not in page
+        assert "Something went wrong" in page
+    everything = logs + "\n".join(pages)
+    for secret in SECRETS:
+        for form in _forms(secret):
+            assert form not in everything, f"a secret ({secret[:6]}...) reached a log or page"

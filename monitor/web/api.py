@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from monitor import queries
-from monitor.web.openapi import spec
+from monitor.web.openapi import MAX_ID, spec
 from monitor.web.pages import Filters, select_rows
 from monitor.web.render import web
 
@@ -44,7 +44,7 @@ class JSON(Response):
         return json.dumps(content, default=_default, ensure_ascii=False).encode()
 
 
-def _int(request: Request, name: str, default: int, lo: int = 0, hi: int = 2**62) -> int:
+def _int(request: Request, name: str, default: int, lo: int = 0, hi: int = MAX_ID) -> int:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
@@ -125,9 +125,9 @@ async def openapi(request: Request) -> Response:
 
 routes: list[BaseRoute] = [
     Route("/api/commitments", list_commitments, name="api_commitments"),
-    Route("/api/commitments/{commitment_id}", get_commitment, name="api_commitment"),
+    Route("/api/commitments/{commitment_id:key}", get_commitment, name="api_commitment"),
     Route("/api/changes", list_changes, name="api_changes"),
-    Route("/api/changes/{change_id:int}", get_change, name="api_change"),
+    Route("/api/changes/{change_id:id}", get_change, name="api_change"),
     Route("/api/pages", list_pages, name="api_pages"),
     Route("/api/events", list_events, name="api_events"),
     Route("/api/openapi.json", openapi, name="api_openapi"),

@@ -85,5 +85,5 @@ async def recent(request: Request) -> Response:
 
 routes: list[BaseRoute] = [
     Route("/changes", recent, name="changes"),
-    Route("/changes/{change_id:int}", change, name="change"),
+    Route("/changes/{change_id:id}", change, name="change"),
 ]

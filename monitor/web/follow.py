@@ -110,6 +110,8 @@ async def follow(request: Request) -> Response:
     if frequency not in FREQUENCIES:
         frequency = values["frequency"] = "immediate"
     try:
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in email):  # NUL was a 503 on PostgreSQL
+            raise SubscriptionError("control characters in an email address")
         subscription.normalise_email(email)
     except SubscriptionError:
         values["error"] = "Enter an email address, like name@example.org"
@@ -242,7 +244,7 @@ def _private(response: Response) -> Response:
 
 
 routes: list[BaseRoute] = [
-    Route("/commitments/{commitment_id}/follow", follow, methods=["POST"], name="follow"),
+    Route("/commitments/{commitment_id:key}/follow", follow, methods=["POST"], name="follow"),
     Route("/subscriptions/confirm", confirm, methods=["GET", "POST"], name="confirm"),
     Route("/subscriptions/manage", manage, methods=["GET", "POST"], name="manage"),
     Route(UNSUBSCRIBE_PATH, unsubscribe, methods=["GET", "POST"], name="unsubscribe"),

@@ -108,6 +108,8 @@ def _ok(schema: dict[str, Any], text: str) -> dict[str, Any]:
 _ERR = {"content": {"application/json": {"schema": _ref("Error")}}}
 _NOT_FOUND = {"404": {"description": "No such thing", **_ERR}}
 _BAD = {"400": {"description": "A parameter is not valid", **_ERR}}
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: PostgreSQL's int4 holds no more
+_ID = _t("integer", minimum=0, maximum=MAX_ID)
 _LIMIT = _param("limit", "query", _t("integer", minimum=1, maximum=500), "How many at most")
 
 
@@ -135,14 +137,14 @@ PATHS: dict[str, Any] = {
     "/api/changes": _get(
         "listChanges", "Meaningful changes, newest first",
         _ok(_obj({"changes": _list(_ref("ChangeRow")), "next_before_id": INT_N}), "Changes"),
-        [_LIMIT, _param("before_id", "query", _t("integer", minimum=0), "Only older than this"),
+        [_LIMIT, _param("before_id", "query", _ID, "Only older than this"),
          _param("all", "query", {"type": "string", "enum": ["1", "true"]}, "Noise too")],
         **_BAD,
     ),
     "/api/changes/{change_id}": _get(
         "getChange", "One change: typed changes, diff, snapshots, events, matches",
         _ok(_ref("Change"), "The change"),
-        [_param("change_id", "path", INT, "The change's id"),
+        [_param("change_id", "path", _ID, "The change's id"),
          _param("text", "query", {"type": "string", "enum": ["1", "true"]}, "Whole texts too")],
         **_NOT_FOUND,
     ),
@@ -152,7 +154,7 @@ PATHS: dict[str, Any] = {
     "/api/events": _get(
         "listEvents", "Events in the order written; read on with after_id",
         _ok(_obj({"events": _list(_ref("Event")), "next_after_id": INT}), "Events"),
-        [_LIMIT, _param("after_id", "query", _t("integer", minimum=0), "Only after this id")],
+        [_LIMIT, _param("after_id", "query", _ID, "Only after this id")],
         **_BAD,
     ),
     "/api/openapi.json": _get(

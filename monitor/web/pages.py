@@ -121,6 +121,6 @@ async def commitment_feed(request: Request) -> Response:
 
 routes: list[BaseRoute] = [
     Route("/", home, name="home"),
-    Route("/commitments/{commitment_id}", commitment, name="commitment"),
-    Route("/commitments/{commitment_id}/feed.atom", commitment_feed, name="commitment_feed"),
+    Route("/commitments/{commitment_id:key}", commitment, name="commitment"),
+    Route("/commitments/{commitment_id:key}/feed.atom", commitment_feed, name="commitment_feed"),
 ]

@@ -9,16 +9,49 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from monitor.config import Config
 from monitor.db import Database
 from monitor.web.format import register
+from monitor.web.openapi import MAX_ID
 from monitor.web.security import CSRF_FIELD, csrf_token
 
 if TYPE_CHECKING:
     from monitor.web.app import WebSettings
+
+
+class IdConvertor(Convertor[int]):
+    """``{name:id}``: a database id. One above what an INTEGER column holds (2**31 - 1 on
+    PostgreSQL) reads as 0, which no row has, so it is a 404 rather than a database error."""
+
+    regex = "[0-9]+"
+
+    def convert(self, value: str) -> int:
+        number = int(value)
+        return number if number <= MAX_ID else 0
+
+    def to_string(self, value: int) -> str:
+        return str(int(value))
+
+
+class KeyConvertor(Convertor[str]):
+    """``{name:key}``: a text key such as a commitment id. No NUL (PostgreSQL cannot hold
+    one in text, so it was a 500): such a path is a 404."""
+
+    regex = "[^/\x00]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return str(value)
+
+
+register_url_convertor("id", IdConvertor())
+register_url_convertor("key", KeyConvertor())
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"

@@ -66,6 +66,7 @@ class CSRFMiddleware:
         headers = Headers(scope=scope)
         given = headers.get(CSRF_HEADER)
         messages: list[Message] = []
+        fields: dict[str, list[str]] = {}
         if given is None and headers.get("content-type", "").startswith(
             "application/x-www-form-urlencoded"
         ):
@@ -73,10 +74,16 @@ class CSRFMiddleware:
             if body is None:
                 await PlainTextResponse("Request too large.", 413)(scope, receive, send)
                 return
-            values = parse_qs(body.decode("latin-1"), keep_blank_values=True).get(CSRF_FIELD)
+            fields = parse_qs(body.decode("latin-1"), keep_blank_values=True)
+            values = fields.get(CSRF_FIELD)
             given = values[0] if values else None
         if not (isinstance(expected, str) and given and hmac.compare_digest(expected, given)):
             await _forbidden(scope, receive, send)
+            return
+        if messages and any(
+            "\x00" in k or any("\x00" in v for v in vs) for k, vs in fields.items()
+        ):
+            await _nul(scope, receive, send)  # PostgreSQL text cannot hold one: it was a 500
             return
         if messages:
             receive = _replay(messages, receive)
@@ -108,6 +115,12 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
         return await receive()
 
     return replay
+
+
+async def _nul(scope: Scope, receive: Receive, send: Send) -> None:
+    from monitor.web.errors import error_response
+
+    await error_response(scope, 400, "A form field holds a NUL character.")(scope, receive, send)
 
 
 async def _forbidden(scope: Scope, receive: Receive, send: Send) -> None:

@@ -272,10 +272,10 @@ def _routes() -> list[BaseRoute]:
         Route("/team/login", login, methods=["POST"], name="team_login"),
         Route("/team/logout", logout, methods=["POST"], name="team_logout"),
         Route("/team", queue, name="team_queue"),
-        Route("/team/events/{event_id:int}", event_page, name="team_event"),
-        Route("/team/events/{event_id:int}/confirm", confirm, methods=["POST"],
+        Route("/team/events/{event_id:id}", event_page, name="team_event"),
+        Route("/team/events/{event_id:id}/confirm", confirm, methods=["POST"],
               name="team_confirm"),
-        Route("/team/events/{event_id:int}/{action}", act, methods=["POST"], name="team_act"),
+        Route("/team/events/{event_id:id}/{action}", act, methods=["POST"], name="team_act"),
         *team_admin.routes,
     ]  # fmt: skip
 

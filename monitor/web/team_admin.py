@@ -112,10 +112,10 @@ async def rules_remove(request: Request, user: str) -> Response:
 routes: list[BaseRoute] = [
     Route("/team/pages", pages_list, name="team_pages"),
     Route("/team/pages", pages_add, methods=["POST"], name="team_pages_add"),
-    Route("/team/pages/{page_id:int}/remove", pages_remove, methods=["POST"],
+    Route("/team/pages/{page_id:id}/remove", pages_remove, methods=["POST"],
           name="team_pages_remove"),
     Route("/team/rules", rules_list, name="team_rules"),
     Route("/team/rules", rules_add, methods=["POST"], name="team_rules_add"),
-    Route("/team/rules/{rule_id:int}/remove", rules_remove, methods=["POST"],
+    Route("/team/rules/{rule_id:id}/remove", rules_remove, methods=["POST"],
           name="team_rules_remove"),
 ]  # fmt: skip
