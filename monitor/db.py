@@ -246,7 +246,8 @@ def head_revision() -> str | None:
     revisions: set[str] = set()
     parents: set[str] = set()
     for script in sorted((MIGRATIONS / "versions").glob("*.py")):
-        found = dict(m.groups() for m in _REVISION_LINE.finditer(script.read_text("utf-8")))
+        text = script.read_text("utf-8")
+        found = {m.group(1): m.group(2) for m in _REVISION_LINE.finditer(text)}
         rev = _QUOTED.match(found.get("revision", ""))
         down = found.get("down_revision", "")
         parent = _QUOTED.match(down)
