@@ -1,4 +1,4 @@
-"""The schema check at start-up: the head read from the scripts' text, Alembic only to migrate."""
+"""Start-up: the schema head read from the scripts' text, and what a one-page check imports."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
+from localserver import LocalServer, Reply
 from sqlalchemy import create_engine
 
 from monitor import db as dbmod
@@ -117,3 +118,35 @@ def test_head_revision_falls_back_when_unsure(
         _script(tmp_path, name, body)
     monkeypatch.setattr(dbmod, "MIGRATIONS", tmp_path)
     assert head_revision() == expected
+
+
+RUN_CHECK_AND_REPORT = """
+import atexit, sys
+from monitor.cli import main
+unwanted = ("alembic", "aiohttp", "tldextract", "pypdf", "notifiers", "jinja2", "feedparser")
+atexit.register(lambda: print(sorted({m.split(".")[0] for m in sys.modules} & set(unwanted))))
+sys.argv = ["policy-monitor", *sys.argv[1:]]
+main()
+"""
+
+
+@pytest.mark.slow
+def test_one_page_check_imports_no_migrations_notifiers_or_discovery(tmp_path: Path) -> None:
+    body = b"<html><body><main><p>Funding of \xc2\xa35 million.</p></main></body></html>"
+    with LocalServer({"/p": Reply(body=body, headers={"Content-Type": "text/html"})}) as srv:
+        urls = tmp_path / "urls.txt"
+        urls.write_text(srv.url("/p") + "\n")
+        args = ["check", "--urls", str(urls), "--db", f"sqlite:///{tmp_path / 'x.db'}"]
+        runs = [
+            subprocess.run(
+                [sys.executable, "-c", RUN_CHECK_AND_REPORT, *args, "--output", "jsonl"],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            for _ in range(2)
+        ]
+    first, second = (r.stdout.strip().splitlines() for r in runs)
+    assert '"status": "new"' in first[0] and '"status": "unchanged"' in second[0]
+    assert first[-1] == "['alembic']"  # the empty database was migrated
+    assert second[-1] == "[]"
