@@ -165,7 +165,13 @@ def _any_rule(rules: tuple[Rule, ...]) -> _AnyRule:
 
 def _prune(el: Any, rules: tuple[Rule, ...], ignored: list[Ignored]) -> None:
     """Drop chrome below ``el`` in one walk, not descending into what is dropped."""
-    any_rule = _any_rule(rules)
+    _prune_below(el, rules, _any_rule(rules), ignored)  # the rules hashed once, not per node
+
+
+def _prune_below(
+    el: Any, rules: tuple[Rule, ...], any_rule: _AnyRule, ignored: list[Ignored]
+) -> None:
+    may_match = any_rule.may_match
     for child in list(el):
         tag = child.tag
         if not isinstance(tag, str):
@@ -173,8 +179,9 @@ def _prune(el: Any, rules: tuple[Rule, ...], ignored: list[Ignored]) -> None:
         cls = child.get("class")
         tokens = cls.split() if cls else []
         ident = child.get("id") or ""
-        if not any_rule.may_match(tag, tokens, ident, child.get("role")):
-            _prune(child, rules, ignored)
+        if not may_match(tag, tokens, ident, child.get("role")):
+            if len(child):
+                _prune_below(child, rules, any_rule, ignored)
             continue
         for rule in rules:
             if rule.matches(child, tokens, ident):
@@ -182,7 +189,8 @@ def _prune(el: Any, rules: tuple[Rule, ...], ignored: list[Ignored]) -> None:
                 child.drop_tree()
                 break
         else:
-            _prune(child, rules, ignored)
+            if len(child):
+                _prune_below(child, rules, any_rule, ignored)
 
 
 def _row_text(tr: Any) -> str:
