@@ -258,7 +258,7 @@ def fragment_blocks(html: str, section: str = "") -> list[Block]:
             Block(b.text, section if b.kind != "h" else b.text, b.kind)
             for b in markdown_to_document(html).blocks
         ]
-    parser = lxml.html.HTMLParser()
+    parser = _parser()
     try:
         root = lxml.html.fragment_fromstring(html, create_parent="div", parser=parser)
     except (etree.ParserError, ValueError):
@@ -266,6 +266,23 @@ def fragment_blocks(html: str, section: str = "") -> list[Block]:
     within_limits(parser)
     etree.strip_elements(root, *_DROP_TAGS, with_tail=False)
     return element_blocks(root, section)
+
+
+# lxml.html's own class lookup is a Python method called for every element proxy (a tenth of
+# a page's normalising); this C-level one gives every element the same HtmlElement class.
+# Only lxml.html's form-field subclasses are lost, and forms are dropped before any reading.
+_LOOKUP = etree.ElementDefaultClassLookup(
+    element=lxml.html.HtmlElement,
+    comment=lxml.html.HtmlComment,
+    pi=lxml.html.HtmlProcessingInstruction,
+    entity=lxml.html.HtmlEntity,
+)
+
+
+def _parser() -> etree.HTMLParser:
+    parser = etree.HTMLParser()
+    parser.set_element_class_lookup(_LOOKUP)
+    return parser
 
 
 def within_limits(parser: etree.HTMLParser) -> None:
@@ -286,7 +303,7 @@ def html_to_document(
     text = decode(body)
     if not text.strip():
         return Document(format="html", source=name, meta={"url": url, "title": ""})
-    parser = lxml.html.HTMLParser()
+    parser = _parser()
     try:
         root = lxml.html.document_fromstring(text, parser=parser)
     except (etree.ParserError, ValueError):
