@@ -334,12 +334,15 @@ def html_to_document(
     return Document(blocks=blocks, meta=meta, ignored=ignored, format="html", source=name)
 
 
+_HISTORY_ITEMS = etree.XPath(  # compiled once, not at every page
+    "//*[@id='full-history']//li | //*[contains(@class, 'app-c-published-dates__change-item')]"
+)
+
+
 def _change_history(root: Any) -> list[dict[str, str]]:
     """GOV.UK 'Full page history' entries, oldest first."""
     notes: list[dict[str, str]] = []
-    for item in root.xpath(
-        "//*[@id='full-history']//li | //*[contains(@class, 'app-c-published-dates__change-item')]"
-    ):
+    for item in _HISTORY_ITEMS(root):
         when = item.find(".//time")
         at = (when.get("datetime") or clean_line(when.text_content())) if when is not None else ""
         note = clean_line(item.text_content())
