@@ -132,7 +132,10 @@ def whitespace(doc: Document) -> Document:
 @step("typography")
 def typography(doc: Document) -> Document:
     """Fold curly quotes, dashes and soft hyphens to plain forms (editor/CMS churn)."""
-    return _map_text(doc, lambda t: t.translate(_TYPO) if _TYPO_CHARS.search(t) else t)
+    # every character folded is outside ASCII: an all-ASCII block (a flag on the str) is kept
+    return _map_text(
+        doc, lambda t: t if t.isascii() or not _TYPO_CHARS.search(t) else t.translate(_TYPO)
+    )
 
 
 def strip_tracking(url: str) -> str:
