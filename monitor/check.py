@@ -143,8 +143,6 @@ def check_command(
     from monitor.crawl import Stop, run_job
     from monitor.cycle import run_cycle
     from monitor.db import Database, resolve_url
-    from monitor.discover import discover as discover_pages
-    from monitor.discover import discovery_urls
     from monitor.watchlist import allowed_domains, plan_targets
     from monitor.worker import make_pool
     from spiders.settings import crawl_settings
@@ -198,7 +196,13 @@ def check_command(
     targets = plan_targets(db, config, urls_file, source)
     settings = crawl_settings(config.fetch, concurrency=concurrency)
     configured = [d for src in config.sources for d in src.allowed_domains]
-    starts = discovery_urls(config, source) if polling else []
+    if polling:  # feeds, searches and sitemaps: not imported for a URL list
+        from monitor.discover import discover as discover_pages
+        from monitor.discover import discovery_urls
+
+        starts = discovery_urls(config, source)
+    else:
+        starts = []
 
     def allow() -> None:  # the crawl reads the allowlist anew for every fetch round
         settings["POLICY_MONITOR_ALLOWED_DOMAINS"] = allowed_domains(
@@ -247,6 +251,27 @@ def _never_checked_or_failed(db: Database) -> set[int]:
         return set(s.scalars(stmt))
 
 
+def _nothing_to_deliver(db: Database, config: Config) -> bool:
+    """True when delivery would do nothing: no channel but the console, and no event or
+    delivery waiting (then the notifiers and their templates are not even imported)."""
+    from sqlalchemy import exists, or_, select
+
+    from monitor.models import Delivery, Event
+
+    notify = config.notify
+    if notify.slack is not None or notify.email is not None or notify.apprise:
+        return False
+    now = datetime.now(UTC)
+    waiting = or_(
+        Delivery.status == "sending",  # a claim a dead run left: delivery releases it
+        (Delivery.status == "pending") & (Delivery.next_attempt_at <= now),
+    )
+    with db.session(readonly=True) as s:
+        return not s.scalar(
+            select(exists().where(Event.status == "pending") | exists().where(waiting))
+        )
+
+
 def _due_only(db: Database, config: Config, source: str | None) -> tuple[Config, str]:
     """The config narrowed to the sources due now, and when the next of the others is due."""
     from monitor.schedule import is_due, next_due
@@ -274,13 +299,13 @@ def _finish(
     err: object,
 ) -> int:
     """Deliver, summarise, and choose the exit status."""
-    from monitor.channels import deliver_configured
-
     try:
         if not box:  # stopped before the cycle began
             return _stopped(stop)
         report, pages = box[0]
-        if deliver and not stop.requested:
+        if deliver and not stop.requested and not _nothing_to_deliver(db, config):
+            from monitor.channels import deliver_configured
+
             delivered = deliver_configured(db, config, console=err if jsonl else None)  # type: ignore[arg-type]
             if not jsonl and (delivered.sent or delivered.retrying or delivered.dead):
                 terminal.echo(_delivery_line(delivered), err=True)

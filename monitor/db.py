@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.util import CommandError
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
@@ -26,6 +25,9 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from monitor import settings
 from monitor.errors import DatabaseError
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 ENV_VAR = settings.DATABASE_ENV
 DEFAULT_URL = settings.DATABASE_URL
@@ -127,8 +129,16 @@ def database_errors(url: str) -> Iterator[None]:
         if not isinstance(exc, OperationalError | InterfaceError) and type(exc) is not SAError:
             raise
         raise DatabaseError(f"{where}: cannot open the database: {_problem(exc)}") from exc
-    except CommandError as exc:
+    except Exception as exc:
+        if not _alembic_error(exc):
+            raise
         raise DatabaseError(f"{where}: {_problem(exc)}") from exc
+
+
+def _alembic_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is Alembic's ``CommandError`` (Alembic is imported only to migrate)."""
+    module = sys.modules.get("alembic.util.exc")
+    return module is not None and isinstance(exc, module.CommandError)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -190,6 +200,8 @@ def open_engine(url: str) -> Engine:
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     # configparser reads "%" as interpolation: escaped, or a percent-encoded URL fails here
@@ -201,10 +213,14 @@ def alembic_config(engine: Engine) -> AlembicConfig:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply migrations up to ``revision``."""
+    from alembic import command
+
     command.upgrade(alembic_config(engine), revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
+    from alembic import command
+
     command.downgrade(alembic_config(engine), revision)
 
 
@@ -215,8 +231,52 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+_REVISION_LINE = re.compile(r"""^(down_revision|revision)\s*(?::[^=]*)?=\s*(.+?)\s*$""", re.M)
+_QUOTED = re.compile(r"""^["']([^"']+)["']$""")
+
+
+def head_revision() -> str | None:
+    """The head revision id, read from the scripts' text without importing them.
+
+    Each script in ``migrations/versions`` declares ``revision = "ID"`` and
+    ``down_revision = "ID"`` (or ``None``). The head is the one revision no other names as
+    its parent. ``None`` when that is not a single plain chain (a merge, a tuple, an
+    expression): the caller then asks Alembic itself.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in sorted((MIGRATIONS / "versions").glob("*.py")):
+        text = script.read_text("utf-8")
+        found = {m.group(1): m.group(2) for m in _REVISION_LINE.finditer(text)}
+        rev = _QUOTED.match(found.get("revision", ""))
+        down = found.get("down_revision", "")
+        parent = _QUOTED.match(down)
+        if rev is None or (parent is None and down != "None"):
+            return None
+        revisions.add(rev.group(1))
+        if parent is not None:
+            parents.add(parent.group(1))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 and parents <= revisions else None
+
+
+def _stored_revisions(engine: Engine) -> list[str]:
+    """The revision ids in ``alembic_version`` (none for an empty database)."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return []
+        return [row[0] for row in conn.exec_driver_sql("SELECT version_num FROM alembic_version")]
+
+
 def ensure_schema(engine: Engine) -> None:
-    """Upgrade an empty or outdated database to the latest schema."""
+    """Upgrade an empty or outdated database to the latest schema.
+
+    The usual case, a database already at the head, costs one query and no Alembic import;
+    Alembic loads its scripts only when the stored revision is not the head read from them.
+    """
+    head = head_revision()
+    if head is not None and _stored_revisions(engine) == [head]:
+        return
     from alembic.script import ScriptDirectory
 
     head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()

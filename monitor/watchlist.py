@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from monitor import govuk
@@ -21,6 +22,36 @@ from monitor.govuk import GOVUK_HOSTS
 from monitor.models import Source, WatchedPage
 
 ADHOC_SOURCE = "adhoc"
+CHUNK = 500  # URLs per IN (...) query when a URL list is registered and planned
+
+
+class PageColumns(Protocol):
+    """What a fetch target needs of a page: a ``WatchedPage`` or a row of these columns."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def source_id(self) -> int | None: ...
+    @property
+    def etag(self) -> str | None: ...
+    @property
+    def last_modified(self) -> str | None: ...
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+_TARGET_COLUMNS = (
+    WatchedPage.id,
+    WatchedPage.url,
+    WatchedPage.source_id,
+    WatchedPage.etag,
+    WatchedPage.last_modified,
+)
 
 
 def read_url_file(path: str | Path) -> list[str]:
@@ -118,7 +149,7 @@ def configured_normalisers(config: Config) -> dict[str, str]:
 
 
 def targets_for(
-    pages: Iterable[WatchedPage],
+    pages: Iterable[PageColumns],
     kinds: dict[int, str] | None = None,
     normalisers: dict[str, str] | None = None,
 ) -> list[FetchTarget]:
@@ -155,22 +186,62 @@ def allowed_domains(urls: Iterable[str], configured: Iterable[str] = ()) -> list
 def plan_targets(
     db: Database, config: Config, urls_file: str | None, source: str | None
 ) -> list[FetchTarget]:
-    """Register the pages to check and return their fetch targets."""
+    """Register the pages to check and return their fetch targets.
+
+    Pages are read as the few columns a target needs, never as ORM objects, so memory grows
+    by one small target a page and not by a loaded ``WatchedPage`` (measured in
+    ``docs/benchmarks.md``).
+    """
     with db.session() as s:
         if urls_file:
-            pages = adhoc_pages(s, read_url_file(urls_file))
+            urls = list(dict.fromkeys(read_url_file(urls_file)))
+            register_urls(s, _source(s, ADHOC_SOURCE), urls)
+            pages: Iterable[PageColumns] = _rows_in_order(s, urls)
         else:
             sync_config(s, config)
             wanted = [config.source(source)] if source else config.sources
             names = [w.name for w in wanted]
             stmt = (
-                select(WatchedPage)
+                select(*_TARGET_COLUMNS)
                 .join(Source, Source.id == WatchedPage.source_id)
                 .where(Source.name.in_(names), WatchedPage.active.is_(True))
                 .order_by(WatchedPage.id)
             )
-            pages = list(s.scalars(stmt))
+            pages = s.execute(stmt)
         return targets_for(pages, source_kinds(s), configured_normalisers(config))
+
+
+def register_urls(session: Session, source: Source, urls: Sequence[str]) -> None:
+    """Add the URLs not yet watched (to ``source``) and reactivate inactive ones, in chunks.
+
+    The same outcome as :func:`ensure_pages` without loading a ``WatchedPage`` object.
+    """
+    for chunk in _chunks(urls):
+        stmt = select(WatchedPage.url, WatchedPage.active).where(WatchedPage.url.in_(chunk))
+        known = {url: active for url, active in session.execute(stmt)}
+        fresh = [
+            {"url": u, "source_id": source.id, "active": True, "consecutive_failures": 0}
+            for u in chunk
+            if u not in known
+        ]
+        if fresh:
+            session.execute(insert(WatchedPage), fresh)
+        idle = [u for u, active in known.items() if not active]
+        if idle:
+            session.execute(
+                update(WatchedPage)
+                .where(WatchedPage.url.in_(idle))
+                .values(active=True)
+                .execution_options(synchronize_session=False)
+            )
+
+
+def _rows_in_order(session: Session, urls: Sequence[str]) -> Iterator[PageColumns]:
+    """The target columns of these pages, in the order of ``urls``, a chunk at a time."""
+    for chunk in _chunks(urls):
+        rows = session.execute(select(*_TARGET_COLUMNS).where(WatchedPage.url.in_(chunk)))
+        found = {r.url: r for r in rows}
+        yield from (found[u] for u in chunk)
 
 
 def last_checked(db: Database, names: Iterable[str]) -> dict[str, datetime | None]:

@@ -15,8 +15,6 @@ import zipfile
 from collections.abc import Iterable
 
 from lxml import etree
-from pypdf import PdfReader
-from pypdf.errors import PdfReadError, PyPdfError
 
 from monitor.document import Block, Document, Ignored
 from monitor.errors import MonitorError
@@ -111,6 +109,9 @@ def pdf_document(
     _check_size(body)
     if body[:5] != b"%PDF-":
         raise AttachmentError("not a PDF (no %PDF- header)")
+    from pypdf import PdfReader  # imported for the first PDF, not at every start
+    from pypdf.errors import PdfReadError, PyPdfError
+
     started = time.monotonic()
     try:
         reader = PdfReader(io.BytesIO(body))

@@ -53,6 +53,9 @@ TEXT_TYPES = ("json", "xml", "yaml", "markdown", "javascript", "html")
 _UNICODE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")  # UTF-16 text has NULs
 
 
+_CONTROLS = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
+
+
 def binary_reason(body: bytes, content_type: str = "") -> str | None:
     """What kind of non-text ``body`` is ("a PNG image", "NUL bytes"), or None for text."""
     head = body[:HEAD]
@@ -64,7 +67,7 @@ def binary_reason(body: bytes, content_type: str = "") -> str | None:
         return f"declared {ct}"
     if not head or head.startswith(_UNICODE_BOMS):
         return None
-    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
+    controls = len(head) - len(head.translate(None, _CONTROLS))  # counted in C, not a loop
     if ct.startswith("text/") or any(t in ct for t in TEXT_TYPES):
         return "control characters" if controls > len(head) // 10 else None
     if b"\x00" in head:

@@ -165,7 +165,13 @@ def _any_rule(rules: tuple[Rule, ...]) -> _AnyRule:
 
 def _prune(el: Any, rules: tuple[Rule, ...], ignored: list[Ignored]) -> None:
     """Drop chrome below ``el`` in one walk, not descending into what is dropped."""
-    any_rule = _any_rule(rules)
+    _prune_below(el, rules, _any_rule(rules), ignored)  # the rules hashed once, not per node
+
+
+def _prune_below(
+    el: Any, rules: tuple[Rule, ...], any_rule: _AnyRule, ignored: list[Ignored]
+) -> None:
+    may_match = any_rule.may_match
     for child in list(el):
         tag = child.tag
         if not isinstance(tag, str):
@@ -173,8 +179,9 @@ def _prune(el: Any, rules: tuple[Rule, ...], ignored: list[Ignored]) -> None:
         cls = child.get("class")
         tokens = cls.split() if cls else []
         ident = child.get("id") or ""
-        if not any_rule.may_match(tag, tokens, ident, child.get("role")):
-            _prune(child, rules, ignored)
+        if not may_match(tag, tokens, ident, child.get("role")):
+            if len(child):
+                _prune_below(child, rules, any_rule, ignored)
             continue
         for rule in rules:
             if rule.matches(child, tokens, ident):
@@ -182,7 +189,8 @@ def _prune(el: Any, rules: tuple[Rule, ...], ignored: list[Ignored]) -> None:
                 child.drop_tree()
                 break
         else:
-            _prune(child, rules, ignored)
+            if len(child):
+                _prune_below(child, rules, any_rule, ignored)
 
 
 def _row_text(tr: Any) -> str:
@@ -250,7 +258,7 @@ def fragment_blocks(html: str, section: str = "") -> list[Block]:
             Block(b.text, section if b.kind != "h" else b.text, b.kind)
             for b in markdown_to_document(html).blocks
         ]
-    parser = lxml.html.HTMLParser()
+    parser = _parser()
     try:
         root = lxml.html.fragment_fromstring(html, create_parent="div", parser=parser)
     except (etree.ParserError, ValueError):
@@ -258,6 +266,23 @@ def fragment_blocks(html: str, section: str = "") -> list[Block]:
     within_limits(parser)
     etree.strip_elements(root, *_DROP_TAGS, with_tail=False)
     return element_blocks(root, section)
+
+
+# lxml.html's own class lookup is a Python method called for every element proxy (a tenth of
+# a page's normalising); this C-level one gives every element the same HtmlElement class.
+# Only lxml.html's form-field subclasses are lost, and forms are dropped before any reading.
+_LOOKUP = etree.ElementDefaultClassLookup(
+    element=lxml.html.HtmlElement,
+    comment=lxml.html.HtmlComment,
+    pi=lxml.html.HtmlProcessingInstruction,
+    entity=lxml.html.HtmlEntity,
+)
+
+
+def _parser() -> etree.HTMLParser:
+    parser = etree.HTMLParser()
+    parser.set_element_class_lookup(_LOOKUP)
+    return parser
 
 
 def within_limits(parser: etree.HTMLParser) -> None:
@@ -278,7 +303,7 @@ def html_to_document(
     text = decode(body)
     if not text.strip():
         return Document(format="html", source=name, meta={"url": url, "title": ""})
-    parser = lxml.html.HTMLParser()
+    parser = _parser()
     try:
         root = lxml.html.document_fromstring(text, parser=parser)
     except (etree.ParserError, ValueError):
@@ -309,12 +334,15 @@ def html_to_document(
     return Document(blocks=blocks, meta=meta, ignored=ignored, format="html", source=name)
 
 
+_HISTORY_ITEMS = etree.XPath(  # compiled once, not at every page
+    "//*[@id='full-history']//li | //*[contains(@class, 'app-c-published-dates__change-item')]"
+)
+
+
 def _change_history(root: Any) -> list[dict[str, str]]:
     """GOV.UK 'Full page history' entries, oldest first."""
     notes: list[dict[str, str]] = []
-    for item in root.xpath(
-        "//*[@id='full-history']//li | //*[contains(@class, 'app-c-published-dates__change-item')]"
-    ):
+    for item in _HISTORY_ITEMS(root):
         when = item.find(".//time")
         at = (when.get("datetime") or clean_line(when.text_content())) if when is not None else ""
         note = clean_line(item.text_content())

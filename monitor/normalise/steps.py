@@ -48,12 +48,32 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 BANNER_MAX_CHARS = 600
 BANNER_EDGE_BLOCKS = 6
 _NONCE = re.compile(r"""\bnonce(?:=["']?|-)[A-Za-z0-9+/=_-]{8,}["']?""")
-_ODD_SPACES = ("  ", "\t", "\n", "\r", "\u00a0", "\u200b", "\u202f", "\u3000", "\ufeff")
 
 
 def _is_messy(text: str) -> bool:
-    # Plain substring tests are several times faster than one regex with a character class.
-    return bool(text) and (text[0] == " " or text[-1] == " " or any(s in text for s in _ODD_SPACES))
+    # Plain substring tests, written out, are several times faster than one regex with a
+    # character class or any() over a tuple (0.3 us against 2.4 us a block); the non-ASCII
+    # spaces cannot be in a string that is all ASCII (a flag CPython keeps on every str).
+    if not text:
+        return False
+    return (
+        text[0] == " "
+        or text[-1] == " "
+        or "  " in text
+        or "\t" in text
+        or "\n" in text
+        or "\r" in text
+        or (
+            not text.isascii()
+            and (
+                "\u00a0" in text
+                or "\u200b" in text
+                or "\u202f" in text
+                or "\u3000" in text
+                or "\ufeff" in text
+            )
+        )
+    )
 
 
 _URL = re.compile(r"https?://[^\s)\]>\"']+")
@@ -112,7 +132,10 @@ def whitespace(doc: Document) -> Document:
 @step("typography")
 def typography(doc: Document) -> Document:
     """Fold curly quotes, dashes and soft hyphens to plain forms (editor/CMS churn)."""
-    return _map_text(doc, lambda t: t.translate(_TYPO) if _TYPO_CHARS.search(t) else t)
+    # every character folded is outside ASCII: an all-ASCII block (a flag on the str) is kept
+    return _map_text(
+        doc, lambda t: t if t.isascii() or not _TYPO_CHARS.search(t) else t.translate(_TYPO)
+    )
 
 
 def strip_tracking(url: str) -> str:
