@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -49,6 +49,7 @@ class _Before:
     high_water: datetime | None = None
     seen: tuple[object, ...] = ()
     baseline: bool = True
+    stamps: dict[str, str] = field(default_factory=dict)  # URL -> its entry time last seen
 
 
 @dataclass
@@ -98,6 +99,7 @@ def _read(session: Session, inputs: list[DiscoveryInput]) -> list[_Poll]:
                 _aware(st.high_water),
                 tuple(st.seen or ()),
                 st.polled_at is None,
+                dict(st.stamps or {}),
             )
         )
         polls.append(_Poll(inp, before))
@@ -175,6 +177,8 @@ def _take(poll: _Poll, result: FetchResult) -> list[FetchTarget]:
         assert inp.query is not None
         page = parse_search(body)
         hits, reached_older = hits_since(page, inp.query, poll.since)
+        if poll.since is not None:  # times are to the second: the per-URL stamps decide
+            hits += [h for h in page.hits if _same_second(h.public_timestamp, poll.since)]
         poll.found += [Candidate(h.link, h.title, h.public_timestamp, h.description) for h in hits]
         poll.search_pages += 1
         limit = 1 if poll.since is None else settings.MAX_SEARCH_PAGES
@@ -183,6 +187,10 @@ def _take(poll: _Poll, result: FetchResult) -> list[FetchTarget]:
             poll.search_start += len(page.hits)
             return [FetchTarget(url=following, source=inp.source, kind="discovery")]
     return []
+
+
+def _same_second(when: datetime | None, newest: datetime) -> bool:
+    return when is not None and newest - timedelta(seconds=1) < when <= newest
 
 
 def _advance(poll: _Poll, result: FetchResult) -> list[FetchTarget]:
@@ -294,6 +302,26 @@ def _write(session: Session, poll: _Poll, report: PollReport, now: datetime) -> 
     st.polled_at = now
 
 
+def _updated(c: Candidate, before: _Before) -> bool:
+    """Whether a listed URL seen before carries a later time than when it was last seen.
+
+    Each URL's own time is compared (``PollState.stamps``): feed times are often to the
+    second, so a page changed in the same second as another one is still seen as updated.
+    A URL seen before stamps were kept falls back to the input's newest time.
+    """
+    if c.updated is None:
+        return False  # no date: only a re-crawl of the page finds its changes
+    last = before.stamps.get(c.url)
+    if last is not None:
+        return c.updated > _aware_iso(last)
+    return before.high_water is not None and c.updated > before.high_water
+
+
+def _aware_iso(text: str) -> datetime:
+    when = datetime.fromisoformat(text)
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
+
+
 def _record_listing(
     session: Session, poll: _Poll, st: PollState, report: PollReport, now: datetime
 ) -> None:
@@ -302,21 +330,30 @@ def _record_listing(
     seen = {str(u) for u in before.seen}
     high_water = before.high_water
     listing = inp.kind in ("sitemap", "listing")
+    stamps = dict(before.stamps)
+    acted: set[str] = set()
     for c in found:
-        newer = c.updated is not None and high_water is not None and c.updated > high_water
-        if before.baseline or not (c.url not in seen or newer):
+        fresh = c.url not in seen or _updated(c, before)
+        if c.updated is not None:
+            last = stamps.get(c.url)
+            if last is None or c.updated > _aware_iso(last):
+                stamps[c.url] = c.updated.isoformat()
+        if before.baseline or not fresh or c.url in acted:
             continue
+        acted.add(c.url)
         if matches(inp.keywords, c.title, c.summary, c.url):
             _add_page(session, inp, c, report)
     current = list(dict.fromkeys(c.url for c in found))
     if listing and not before.baseline and not poll.missing:
         _unlisted(session, inp, sorted(seen - set(current)), report, now)
-    stamps = [c.updated for c in found if c.updated] + ([high_water] if high_water else [])
-    st.high_water = max(stamps) if stamps else high_water
+    times = [c.updated for c in found if c.updated] + ([high_water] if high_water else [])
+    st.high_water = max(times) if times else high_water
     if listing and not poll.missing:
         st.seen = current
     else:  # feeds and searches remember recent URLs; a partial listing forgets none
         st.seen = list(dict.fromkeys([*current, *map(str, before.seen)]))[: settings.MAX_SEEN]
+    kept = {str(u) for u in st.seen}
+    st.stamps = {u: t for u, t in stamps.items() if u in kept} or None
 
 
 def _record_index(session: Session, poll: _Poll, st: PollState, report: PollReport) -> None:
