@@ -307,6 +307,10 @@ def test_the_web_entry_point_answers(tmp_path: Path) -> None:
         code = _poll(f"http://127.0.0.1:{port}/", proc)
         test = compose()["services"]["web"]["healthcheck"]["test"]
         assert test[0] == "CMD"
+        assert any(":8000/healthz" in a for a in test)  # the app's own health, not a page
+        health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
+        assert health.status_code == 200, health.text
+        assert health.json()["checks"]["database"] == {"status": "pass"}
         check = [a.replace(":8000/", f":{port}/") for a in test[1:]]
         check[0] = sys.executable if check[0] == "python" else check[0]
         assert subprocess.run(check, timeout=30).returncode == 0
