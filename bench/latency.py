@@ -139,7 +139,7 @@ def main() -> int:
     with TimedSlack(token=TOKEN) as slack:
         config = {
             "database": f"sqlite:///{work / 'monitor.db'}",
-            "fetch": {"autothrottle": False},
+            "fetch": {"autothrottle": False, "allow_private_addresses": True},
             "sources": [
                 {
                     "name": "site",
