@@ -103,7 +103,9 @@ def health_routes(db: Database) -> list[BaseRoute]:
     is the scheduler's problem, so it never fails this check (or restarts the web app).
     ``/metrics`` stays on the scheduler's ``--listen`` address, off the public site.
     """
-    return [r for r in ops_app.routes(db, max_poll_age_s=None) if getattr(r, "path", "") == "/healthz"]
+    return [
+        r for r in ops_app.routes(db, max_poll_age_s=None) if getattr(r, "path", "") == "/healthz"
+    ]
 
 
 def create_app(db: Database, config: Config, *, settings: WebSettings) -> Starlette:
