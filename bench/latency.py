@@ -175,7 +175,7 @@ def main() -> int:
             tags: list[str] = []
             same_second, last_second = 0, None
             for n in range(args.changes):
-                if rng.random() >= args.back_to_back:
+                if not args.back_to_back or rng.random() >= args.back_to_back:
                     time.sleep(rng.uniform(0, poll))  # a random moment of the poll interval
                 path = rng.choice(sorted(site.figure))
                 seen = len(slack.arrived)
