@@ -14,12 +14,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor import settings
+from monitor import entry_times, settings
 from monitor.config import Config
 from monitor.crawl import Fetch
 from monitor.db import Database
@@ -178,7 +178,9 @@ def _take(poll: _Poll, result: FetchResult) -> list[FetchTarget]:
         page = parse_search(body)
         hits, reached_older = hits_since(page, inp.query, poll.since)
         if poll.since is not None:  # times are to the second: the per-URL stamps decide
-            hits += [h for h in page.hits if _same_second(h.public_timestamp, poll.since)]
+            hits += [
+                h for h in page.hits if entry_times.same_second(h.public_timestamp, poll.since)
+            ]
         poll.found += [Candidate(h.link, h.title, h.public_timestamp, h.description) for h in hits]
         poll.search_pages += 1
         limit = 1 if poll.since is None else settings.MAX_SEARCH_PAGES
@@ -187,10 +189,6 @@ def _take(poll: _Poll, result: FetchResult) -> list[FetchTarget]:
             poll.search_start += len(page.hits)
             return [FetchTarget(url=following, source=inp.source, kind="discovery")]
     return []
-
-
-def _same_second(when: datetime | None, newest: datetime) -> bool:
-    return when is not None and newest - timedelta(seconds=1) < when <= newest
 
 
 def _advance(poll: _Poll, result: FetchResult) -> list[FetchTarget]:
@@ -302,26 +300,6 @@ def _write(session: Session, poll: _Poll, report: PollReport, now: datetime) -> 
     st.polled_at = now
 
 
-def _updated(c: Candidate, before: _Before) -> bool:
-    """Whether a listed URL seen before carries a later time than when it was last seen.
-
-    Each URL's own time is compared (``PollState.stamps``): feed times are often to the
-    second, so a page changed in the same second as another one is still seen as updated.
-    A URL seen before stamps were kept falls back to the input's newest time.
-    """
-    if c.updated is None:
-        return False  # no date: only a re-crawl of the page finds its changes
-    last = before.stamps.get(c.url)
-    if last is not None:
-        return c.updated > _aware_iso(last)
-    return before.high_water is not None and c.updated > before.high_water
-
-
-def _aware_iso(text: str) -> datetime:
-    when = datetime.fromisoformat(text)
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
-
-
 def _record_listing(
     session: Session, poll: _Poll, st: PollState, report: PollReport, now: datetime
 ) -> None:
@@ -333,15 +311,16 @@ def _record_listing(
     stamps = dict(before.stamps)
     acted: set[str] = set()
     for c in found:
-        fresh = c.url not in seen or _updated(c, before)
-        if c.updated is not None:
-            last = stamps.get(c.url)
-            if last is None or c.updated > _aware_iso(last):
-                stamps[c.url] = c.updated.isoformat()
+        fresh = c.url not in seen or entry_times.updated(
+            c.url, c.updated, before.stamps, high_water
+        )
+        entry_times.remember(stamps, c.url, c.updated)
         if before.baseline or not fresh or c.url in acted:
             continue
         acted.add(c.url)
-        if matches(inp.keywords, c.title, c.summary, c.url):
+        if _watched(session, c.url):  # keywords pick new pages; a watched one is fetched
+            report.updated.append(c.url)
+        elif matches(inp.keywords, c.title, c.summary, c.url):
             _add_page(session, inp, c, report)
     current = list(dict.fromkeys(c.url for c in found))
     if listing and not before.baseline and not poll.missing:
@@ -387,6 +366,10 @@ def _source_id(session: Session, inp: DiscoveryInput) -> int:
         session.add(src)
         session.flush()
     return src.id
+
+
+def _watched(session: Session, url: str) -> bool:
+    return session.scalar(select(WatchedPage.id).where(WatchedPage.url == url)) is not None
 
 
 def _add_page(session: Session, inp: DiscoveryInput, c: Candidate, report: PollReport) -> None:

@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import inspect
 
 from monitor.db import Database, downgrade, ensure_schema, upgrade
-from monitor.discover import _Before, _updated
-from monitor.polling import Candidate
+from monitor.entry_times import updated
 
 T = datetime(2025, 3, 5, 10, 0, 5, tzinfo=UTC)
 
@@ -35,16 +34,15 @@ def test_the_stamps_migration_goes_down_and_up(db: Database) -> None:
 
 
 def test_each_url_is_compared_with_its_own_time() -> None:
-    before = _Before(high_water=T, seen=("u", "v"), baseline=False, stamps={"u": T.isoformat()})
-    assert not _updated(Candidate("u", updated=T), before)  # the same time: not again
-    assert _updated(Candidate("u", updated=T.replace(second=6)), before)
-    # an entry dated before the feed's newest, but after its own last time, is updated
-    older = _Before(high_water=T, seen=("u",), baseline=False, stamps={"u": "2025-03-05T09:00"})
-    assert _updated(Candidate("u", updated=T.replace(hour=9, minute=30)), older)
-    assert not _updated(Candidate("u", updated=None), before)  # undated: only a re-crawl
+    stamps = {"u": T.isoformat()}
+    assert not updated("u", T, stamps, T)  # the same time: not again
+    assert updated("u", T.replace(second=6), stamps, T)
+    # dated before the feed's newest entry, but after its own last time: updated
+    assert updated("u", T.replace(hour=9, minute=30), {"u": "2025-03-05T09:00"}, T)
+    assert not updated("u", None, stamps, T)  # undated: only a re-crawl finds changes
 
 
 def test_state_from_before_the_stamps_falls_back_to_the_newest_time() -> None:
-    legacy = _Before(high_water=T, seen=("v",), baseline=False)
-    assert not _updated(Candidate("v", updated=T), legacy)
-    assert _updated(Candidate("v", updated=T.replace(second=6)), legacy)
+    assert not updated("v", T, {}, T)
+    assert updated("v", T.replace(second=6), {}, T)
+    assert not updated("v", T, {}, None) and not updated("v", T.replace(second=6), {}, None)

@@ -207,7 +207,7 @@ def test_feed_baseline_then_new_matching_entries_become_watched_pages(
 def atom(*entries: tuple[str, str | None]) -> Reply:
     """An Atom feed of (path, updated) entries; ``None`` leaves the entry undated."""
     body = "".join(
-        f"<entry><id>tag:x,2025:{p}</id><title>Crisis care {p}</title>"
+        f"<entry><id>tag:x,2025:{p}</id><title>{'Estates' if p == '/plain' else 'Crisis care'} {p}</title>"
         f"<link rel='alternate' href='https://www.england.nhs.uk{p}'/>"
         + (f"<updated>{when}</updated>" if when else "")
         + "</entry>"
@@ -230,14 +230,19 @@ NHS = "https://www.england.nhs.uk"
     NHS + "/a",
     NHS + "/b",
     NHS + "/c",
+    NHS + "/plain",
 )
 def same_second_routes(srv: LocalServer) -> dict[str, Reply | list[Reply]]:
     # Feed times are read to the second: /a and then /b change within one second.
     a, b = "2025-03-05T10:00:05.100Z", "2025-03-05T10:00:05.900Z"
     return {
         "/atom": [
-            atom(("/a", "2025-03-05T10:00:00Z"), ("/b", "2025-03-05T09:00:00Z")),
-            atom(("/a", a), ("/b", "2025-03-05T09:00:00Z")),
+            atom(
+                ("/a", "2025-03-05T10:00:00Z"),
+                ("/b", "2025-03-05T09:00:00Z"),
+                ("/plain", "2025-03-05T08:00:00Z"),
+            ),
+            atom(("/a", a), ("/b", "2025-03-05T09:00:00Z"), ("/plain", "2025-03-05T10:00:01Z")),
             atom(("/b", b), ("/d", b), ("/a", a)),
             atom(("/c", None), ("/b", b), ("/a", a)),
             atom(("/c", None), ("/b", b), ("/a", a)),
@@ -250,12 +255,16 @@ def test_a_feed_entry_updated_in_the_same_second_as_the_newest_is_still_updated(
 ) -> None:
     out = discovery["same_second"]
     reports = out.reports
-    assert [r["updated"] for r in reports] == [[], [NHS + "/a"], [NHS + "/b"], [NHS + "/c"], []]
+    # a watched page is fetched when its entry is updated, even if no keyword matches it
+    updated = [[], [NHS + "/a", NHS + "/plain"], [NHS + "/b"], [NHS + "/c"], []]
+    assert [r["updated"] for r in reports] == updated
     # a new entry at the newest time is new; an undated entry is acted on once, when first
     # listed (after that only its re-crawl finds changes)
     assert [r["added"] for r in reports] == [[], [], [NHS + "/d"], [], []]
     [st] = states(out.db_url).values()
-    assert st.stamps is not None and set(st.stamps) == {NHS + p for p in ("/a", "/b", "/d")}
+    assert st.stamps is not None and set(st.stamps) == {
+        NHS + p for p in ("/a", "/b", "/d", "/plain")
+    }
 
 
 SITEMAP = (FIXTURES / "sitemap.xml").read_bytes()
