@@ -376,6 +376,22 @@ def test_search_api_poll_adds_documents_newer_than_the_last_poll(
     assert st.high_water.replace(tzinfo=None).isoformat() == "2025-03-06T10:00:00"
 
 
+@scenario("search_same_second", 3, lambda srv: search_config(srv, q="mental health"))
+def search_same_second_routes(srv: LocalServer) -> dict[str, Reply | list[Reply]]:
+    first = search_body(("/x", "2025-03-06T10:00:00Z"))
+    # /y was published in the same second as /x, but after the baseline poll had run
+    second = search_body(("/y", "2025-03-06T10:00:00Z"), ("/x", "2025-03-06T10:00:00Z"))
+    return {"/api/search.json": [Reply(200, first), Reply(200, second), Reply(200, second)]}
+
+
+def test_a_search_hit_in_the_same_second_as_the_newest_is_still_found(
+    discovery: dict[str, Outcome],
+) -> None:
+    out = discovery["search_same_second"]
+    assert [r["added"] for r in out.reports] == [[], ["https://www.gov.uk/y"], []]
+    assert [r["updated"] for r in out.reports] == [[], [], []]
+
+
 @scenario("search_pages", 2, lambda srv: search_config(srv, q="mental health"))
 def search_pages_routes(srv: LocalServer) -> dict[str, Reply | list[Reply]]:
     first = search_body(("/a", "2025-03-01T10:00:00Z"))
