@@ -6,10 +6,14 @@ single async *job* that may crawl many times (the demo crawls once per revision)
 SIGINT and SIGTERM are ours, not Twisted's (``monitor.terminal``): the first stops the
 crawls, the pages whose responses are in hand are still recorded, and the job winds down;
 a second one exits at once with status 130.
+
+Scrapy's ``Crawler.stop_async`` does nothing to a crawler whose engine is still opening
+(and that crawler then never finishes), so a stop waits for each engine to run first.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -66,12 +70,24 @@ def run_job(job: Job, settings: dict[str, Any], stop: Stop | None = None) -> Sto
     logging.getLogger("scrapy").setLevel(settings.get("LOG_LEVEL", "WARNING"))
     runner = AsyncCrawlerRunner(settings)
     stop = stop or Stop()
-    stop.hooks.append(lambda: deferred_from_coro(runner.stop()))
+    active: dict[Any, asyncio.Task[None]] = {}  # crawler -> its crawl
+
+    def stop_crawls() -> None:  # from any thread
+        for crawler, task in list(active.items()):
+            asyncio.run_coroutine_threadsafe(_stop_crawler(crawler, task), task.get_loop())
+
+    stop.hooks.append(stop_crawls)
 
     async def fetch(targets: list[FetchTarget], sink: Sink) -> None:
         if targets and not stop.requested:
             allowed = settings.get("POLICY_MONITOR_ALLOWED_DOMAINS") or None
-            await runner.crawl(PageSpider, targets=targets, sink=sink, allowed_domains=allowed)
+            crawler = runner.create_crawler(PageSpider)
+            task = runner.crawl(crawler, targets=targets, sink=sink, allowed_domains=allowed)
+            active[crawler] = task
+            try:
+                await task
+            finally:
+                active.pop(crawler, None)
 
     errors: list[Failure] = []
     d = deferred_from_coro(job(fetch))
@@ -90,3 +106,13 @@ def run_job(job: Job, settings: dict[str, Any], stop: Stop | None = None) -> Sto
     if errors:
         errors[0].raiseException()
     return stop
+
+
+async def _stop_crawler(crawler: Any, task: asyncio.Task[None], poll_s: float = 0.02) -> None:
+    """Stop one crawl gracefully once its engine runs (or return when it ended by itself)."""
+    while not task.done():
+        engine = crawler._engine  # None until the crawl starts (Scrapy's own pre-start name)
+        if engine is not None and engine.running:
+            await crawler.stop_async()
+            return
+        await asyncio.sleep(poll_s)

@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.rule import Rule
 
-from monitor import subscribers, subscription
+from monitor import subscribers, subscription, terminal
 from monitor.channels import build_notifiers, deliver_configured
 from monitor.commitment import load_seed
 from monitor.config import (
@@ -36,7 +36,7 @@ from monitor.config import (
     SlackConfig,
     SourceConfig,
 )
-from monitor.crawl import Fetch, run_job
+from monitor.crawl import Fetch, Stop, run_job
 from monitor.cycle import run_cycle
 from monitor.db import Database
 from monitor.digest_job import period_for, run_digest
@@ -191,8 +191,12 @@ def run_demo(
 
         rounds = [*enumerate(site.descriptions), (None, "nothing changed: expect 304s, no alerts")]
 
+        stop = Stop()
+
         async def job(fetch: Fetch) -> None:
             for rev, description in rounds:
+                if stop.requested:  # Ctrl-C: the pages in hand are recorded, nothing more
+                    return
                 if rev is not None:
                     site.set_revision(rev)
                 console.print(Rule(f"revision {site.revision}: {description}"))
@@ -200,17 +204,20 @@ def run_demo(
                 for url in found.added:
                     console.print(f"discovered a new page in a feed: {escape(url)}")
                 targets = plan_targets(db, config, None, None)
-                report = await run_cycle(fetch, db, config, targets)
+                report = await run_cycle(fetch, db, config, targets, stop=stop)
                 for status, n in report.counts.items():
                     totals[status] = totals.get(status, 0) + n
                 counts = ", ".join(f"{n} {k}" for k, n in sorted(report.counts.items()))
                 console.print(f"checked {len(targets)} pages: {counts}")
+                if stop.requested:
+                    return
                 sent = deliver_configured(db, config, console=console, env=env)
                 if not sent.sent:
                     console.print("no alerts")
 
         try:
-            run_job(job, settings)
+            run_job(job, settings, stop)
+            terminal.raise_if_interrupted()  # exit 130: no digest, no web app after a Ctrl-C
             _show_received(console, slack, smtp)
             # the next daily digest after the run started: it holds this run's changes
             due = period_for(config, "daily", started + timedelta(days=1)).end

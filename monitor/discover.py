@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor import settings
+from monitor import entry_times, settings
 from monitor.config import Config
 from monitor.crawl import Fetch
 from monitor.db import Database
@@ -49,6 +49,7 @@ class _Before:
     high_water: datetime | None = None
     seen: tuple[object, ...] = ()
     baseline: bool = True
+    stamps: dict[str, str] = field(default_factory=dict)  # URL -> its entry time last seen
 
 
 @dataclass
@@ -98,6 +99,7 @@ def _read(session: Session, inputs: list[DiscoveryInput]) -> list[_Poll]:
                 _aware(st.high_water),
                 tuple(st.seen or ()),
                 st.polled_at is None,
+                dict(st.stamps or {}),
             )
         )
         polls.append(_Poll(inp, before))
@@ -175,6 +177,10 @@ def _take(poll: _Poll, result: FetchResult) -> list[FetchTarget]:
         assert inp.query is not None
         page = parse_search(body)
         hits, reached_older = hits_since(page, inp.query, poll.since)
+        if poll.since is not None:  # times are to the second: the per-URL stamps decide
+            hits += [
+                h for h in page.hits if entry_times.same_second(h.public_timestamp, poll.since)
+            ]
         poll.found += [Candidate(h.link, h.title, h.public_timestamp, h.description) for h in hits]
         poll.search_pages += 1
         limit = 1 if poll.since is None else settings.MAX_SEARCH_PAGES
@@ -302,21 +308,31 @@ def _record_listing(
     seen = {str(u) for u in before.seen}
     high_water = before.high_water
     listing = inp.kind in ("sitemap", "listing")
+    stamps = dict(before.stamps)
+    acted: set[str] = set()
     for c in found:
-        newer = c.updated is not None and high_water is not None and c.updated > high_water
-        if before.baseline or not (c.url not in seen or newer):
+        fresh = c.url not in seen or entry_times.updated(
+            c.url, c.updated, before.stamps, high_water
+        )
+        entry_times.remember(stamps, c.url, c.updated)
+        if before.baseline or not fresh or c.url in acted:
             continue
-        if matches(inp.keywords, c.title, c.summary, c.url):
+        acted.add(c.url)
+        if _watched(session, c.url):  # keywords pick new pages; a watched one is fetched
+            report.updated.append(c.url)
+        elif matches(inp.keywords, c.title, c.summary, c.url):
             _add_page(session, inp, c, report)
     current = list(dict.fromkeys(c.url for c in found))
     if listing and not before.baseline and not poll.missing:
         _unlisted(session, inp, sorted(seen - set(current)), report, now)
-    stamps = [c.updated for c in found if c.updated] + ([high_water] if high_water else [])
-    st.high_water = max(stamps) if stamps else high_water
+    times = [c.updated for c in found if c.updated] + ([high_water] if high_water else [])
+    st.high_water = max(times) if times else high_water
     if listing and not poll.missing:
         st.seen = current
     else:  # feeds and searches remember recent URLs; a partial listing forgets none
         st.seen = list(dict.fromkeys([*current, *map(str, before.seen)]))[: settings.MAX_SEEN]
+    kept = {str(u) for u in st.seen}
+    st.stamps = {u: t for u, t in stamps.items() if u in kept} or None
 
 
 def _record_index(session: Session, poll: _Poll, st: PollState, report: PollReport) -> None:
@@ -350,6 +366,10 @@ def _source_id(session: Session, inp: DiscoveryInput) -> int:
         session.add(src)
         session.flush()
     return src.id
+
+
+def _watched(session: Session, url: str) -> bool:
+    return session.scalar(select(WatchedPage.id).where(WatchedPage.url == url)) is not None
 
 
 def _add_page(session: Session, inp: DiscoveryInput, c: Candidate, report: PollReport) -> None:

@@ -1,7 +1,8 @@
 """``policy-monitor worker``: take queued work from PostgreSQL and run it (see ``monitor.queue``).
 
 Run one per core, on as many machines as you like, all on the same database. SIGTERM or
-Ctrl-C finishes the tasks in flight, then exits with status 130; a second one quits at once
+Ctrl-C finishes the tasks in flight, then exits with status 0, as ``policy-monitor run``
+does (for a service manager that is a normal stop); a second one quits at once with 130
 (the unfinished task is run again by another worker once this one's heartbeat is stale).
 """
 
@@ -68,6 +69,9 @@ def worker_command(
 ) -> int:
     """Run queued crawls, deliveries and digests until stopped (PostgreSQL only).
 
+    SIGTERM or Ctrl-C: the tasks in flight finish, then exit 0; a second signal quits at
+    once with 130.
+
     `policy-monitor run` on PostgreSQL queues the work; start as many workers as you need,
     on any machines that reach the database. See docs/scaling.md.
     """
@@ -126,5 +130,7 @@ def worker_command(
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         db.dispose()
-    terminal.raise_if_interrupted()
+    # a signal asked for a stop and the tasks in flight finished: a normal end, as for `run`
+    how = f" ({terminal.interrupted()})" if terminal.interrupted() else ""
+    terminal.echo(f"worker {options.name}: stopped cleanly{how}", err=True)
     return terminal.EXIT_OK

@@ -211,6 +211,30 @@ def test_systemd_units_parse_and_run_as_a_user() -> None:
             assert (SYSTEMD / target).exists(), f"{path.name}: no {target}"
 
 
+def _stop_settings(name: str) -> dict[str, str]:
+    service = unit(SYSTEMD / name)["Service"]
+    keys = ("KillSignal", "TimeoutStopSec", "Restart", "SuccessExitStatus")
+    return {k: service[k] for k in keys if k in service}
+
+
+def success_statuses(name: str) -> set[int]:
+    """The exit statuses systemd counts as a clean stop of a unit (0 and SuccessExitStatus)."""
+    extra = _stop_settings(name).get("SuccessExitStatus", "")
+    return {0, *(int(word) for word in extra.split() if word.isdigit())}
+
+
+def test_scheduler_and_worker_units_stop_alike() -> None:
+    # both exit 0 after SIGTERM; 130 (a second signal: work cut short) stays a failure
+    scheduler = _stop_settings("policy-monitor-scheduler.service")
+    worker = _stop_settings("policy-monitor-worker@.service")
+    assert scheduler == worker
+    assert scheduler["KillSignal"] == "SIGTERM" and scheduler["Restart"] == "on-failure"
+    assert success_statuses("policy-monitor-scheduler.service") == {0}
+    services = compose()["services"]
+    assert services["scheduler"]["restart"] == services["worker"]["restart"] == "unless-stopped"
+    assert int(scheduler["TimeoutStopSec"]) >= 120  # compose gives them stop_grace_period: 2m
+
+
 def test_every_variable_deploy_names_is_read_by_the_code() -> None:
     code = "\n".join(
         p.read_text() for pkg in ("monitor", "notifiers", "spiders", "watchers")
@@ -307,6 +331,10 @@ def test_the_web_entry_point_answers(tmp_path: Path) -> None:
         code = _poll(f"http://127.0.0.1:{port}/", proc)
         test = compose()["services"]["web"]["healthcheck"]["test"]
         assert test[0] == "CMD"
+        assert any(":8000/healthz" in a for a in test)  # the app's own health, not a page
+        health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
+        assert health.status_code == 200, health.text
+        assert health.json()["checks"]["database"] == {"status": "pass"}
         check = [a.replace(":8000/", f":{port}/") for a in test[1:]]
         check[0] = sys.executable if check[0] == "python" else check[0]
         assert subprocess.run(check, timeout=30).returncode == 0
@@ -318,6 +346,8 @@ def test_the_web_entry_point_answers(tmp_path: Path) -> None:
             proc.kill()
             proc.communicate()
     assert code == 200
+    # the unit counts this stop as clean, so `systemctl stop` leaves it inactive, not failed
+    assert proc.returncode in success_statuses("policy-monitor-web.service")
 
 
 def _free_port() -> int:

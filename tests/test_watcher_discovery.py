@@ -204,6 +204,69 @@ def test_feed_baseline_then_new_matching_entries_become_watched_pages(
     assert ev.payload["via"] == "feed"
 
 
+def atom(*entries: tuple[str, str | None]) -> Reply:
+    """An Atom feed of (path, updated) entries; ``None`` leaves the entry undated."""
+    body = "".join(
+        f"<entry><id>tag:x,2025:{p}</id><title>{'Estates' if p == '/plain' else 'Crisis care'} {p}</title>"
+        f"<link rel='alternate' href='https://www.england.nhs.uk{p}'/>"
+        + (f"<updated>{when}</updated>" if when else "")
+        + "</entry>"
+        for p, when in entries
+    )
+    return Reply(
+        200,
+        (f"<feed xmlns='http://www.w3.org/2005/Atom'><title>t</title>{body}</feed>").encode(),
+        {"Content-Type": "application/atom+xml"},
+    )
+
+
+NHS = "https://www.england.nhs.uk"
+
+
+@scenario(
+    "same_second",
+    5,
+    lambda srv: source(feeds=[srv.url("/atom")], keywords=["crisis"]),
+    NHS + "/a",
+    NHS + "/b",
+    NHS + "/c",
+    NHS + "/plain",
+)
+def same_second_routes(srv: LocalServer) -> dict[str, Reply | list[Reply]]:
+    # Feed times are read to the second: /a and then /b change within one second.
+    a, b = "2025-03-05T10:00:05.100Z", "2025-03-05T10:00:05.900Z"
+    return {
+        "/atom": [
+            atom(
+                ("/a", "2025-03-05T10:00:00Z"),
+                ("/b", "2025-03-05T09:00:00Z"),
+                ("/plain", "2025-03-05T08:00:00Z"),
+            ),
+            atom(("/a", a), ("/b", "2025-03-05T09:00:00Z"), ("/plain", "2025-03-05T10:00:01Z")),
+            atom(("/b", b), ("/d", b), ("/a", a)),
+            atom(("/c", None), ("/b", b), ("/a", a)),
+            atom(("/c", None), ("/b", b), ("/a", a)),
+        ]
+    }
+
+
+def test_a_feed_entry_updated_in_the_same_second_as_the_newest_is_still_updated(
+    discovery: dict[str, Outcome],
+) -> None:
+    out = discovery["same_second"]
+    reports = out.reports
+    # a watched page is fetched when its entry is updated, even if no keyword matches it
+    updated = [[], [NHS + "/a", NHS + "/plain"], [NHS + "/b"], [NHS + "/c"], []]
+    assert [r["updated"] for r in reports] == updated
+    # a new entry at the newest time is new; an undated entry is acted on once, when first
+    # listed (after that only its re-crawl finds changes)
+    assert [r["added"] for r in reports] == [[], [], [NHS + "/d"], [], []]
+    [st] = states(out.db_url).values()
+    assert st.stamps is not None and set(st.stamps) == {
+        NHS + p for p in ("/a", "/b", "/d", "/plain")
+    }
+
+
 SITEMAP = (FIXTURES / "sitemap.xml").read_bytes()
 
 
@@ -311,6 +374,22 @@ def test_search_api_poll_adds_documents_newer_than_the_last_poll(
     [st] = states(out.db_url).values()
     assert st.high_water is not None
     assert st.high_water.replace(tzinfo=None).isoformat() == "2025-03-06T10:00:00"
+
+
+@scenario("search_same_second", 3, lambda srv: search_config(srv, q="mental health"))
+def search_same_second_routes(srv: LocalServer) -> dict[str, Reply | list[Reply]]:
+    first = search_body(("/x", "2025-03-06T10:00:00Z"))
+    # /y was published in the same second as /x, but after the baseline poll had run
+    second = search_body(("/y", "2025-03-06T10:00:00Z"), ("/x", "2025-03-06T10:00:00Z"))
+    return {"/api/search.json": [Reply(200, first), Reply(200, second), Reply(200, second)]}
+
+
+def test_a_search_hit_in_the_same_second_as_the_newest_is_still_found(
+    discovery: dict[str, Outcome],
+) -> None:
+    out = discovery["search_same_second"]
+    assert [r["added"] for r in out.reports] == [[], ["https://www.gov.uk/y"], []]
+    assert [r["updated"] for r in out.reports] == [[], [], []]
 
 
 @scenario("search_pages", 2, lambda srv: search_config(srv, q="mental health"))

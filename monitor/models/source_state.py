@@ -25,6 +25,8 @@ class PollState(Base):
     last_modified: Mapped[str | None] = mapped_column(String(100))
     high_water: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     seen: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # feeds and searches: each remembered URL's entry time when last seen (ISO 8601)
+    stamps: Mapped[dict[str, str] | None] = mapped_column(JSON)
     polled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_status: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -21,6 +21,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from monitor import ops_app
 from monitor.config import Config
 from monitor.db import Database
 from monitor.errors import ConfigError
@@ -95,6 +96,18 @@ def _derived(secret: str, purpose: str) -> str:
     return hmac.new(secret.encode(), f"policy-monitor web {purpose}".encode(), "sha256").hexdigest()
 
 
+def health_routes(db: Database) -> list[BaseRoute]:
+    """``/healthz`` from the ops app, for a container or service check of the web app.
+
+    It passes while the database answers; there is no scheduler here, and an old last poll
+    is the scheduler's problem, so it never fails this check (or restarts the web app).
+    ``/metrics`` stays on the scheduler's ``--listen`` address, off the public site.
+    """
+    return [
+        r for r in ops_app.routes(db, max_poll_age_s=None) if getattr(r, "path", "") == "/healthz"
+    ]
+
+
 def create_app(db: Database, config: Config, *, settings: WebSettings) -> Starlette:
     """The ASGI app over ``db``: every route module, CSRF, CSP and friendly error pages."""
     routes: list[BaseRoute] = []
@@ -103,6 +116,7 @@ def create_app(db: Database, config: Config, *, settings: WebSettings) -> Starle
         routes.extend(module.routes)
         exempt.extend(getattr(module, "csrf_exempt", ()))
     routes.append(Mount("/static", app=StaticFiles(directory=STATIC), name="static"))
+    routes.extend(health_routes(db))
     middleware = [
         Middleware(SecurityHeadersMiddleware, hsts=settings.base_url.startswith("https://")),
         Middleware(
