@@ -262,6 +262,7 @@ class Daemon:
             self._say_started(changes)
             if self.recover:
                 await self._recover()
+            await self._resume_digests()
             scheduler.resume()
             await stopped.wait()
         finally:
@@ -281,6 +282,21 @@ class Daemon:
         if events:
             self.say(f"published {len(events)} events an interrupted cycle left behind")
             await self.submit(Work("deliver"))
+
+    async def _resume_digests(self) -> None:
+        """Run again a digest a killed run began: its trigger already moved to the next period.
+
+        The subscribers the killed run reached are skipped by their claims, so only those it
+        had not reached get their digest now.
+        """
+        if self.ctx.config.notify.email is None:
+            return
+        from monitor.digest_job import interrupted  # digests pull in the email templates
+
+        for period in ("daily", "weekly"):
+            if await asyncio.to_thread(interrupted, self.ctx.db, self.ctx.config, period):
+                self.say(f"the {period} digest a stopped run began is sent to the rest")
+                await self.submit(Work("digest", period=period))
 
     def _say_started(self, changes: dict[str, str]) -> None:
         now = datetime.now(UTC)

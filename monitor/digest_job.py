@@ -87,6 +87,22 @@ def _claim(s: Session, key: str, subscriber_id: int, period: Period, now: dateti
     return s.execute(stmt.returning(DigestSend.id)).scalar() is not None
 
 
+def interrupted(db: Database, config: Config, kind: str, now: datetime | None = None) -> bool:
+    """Whether a run of the latest ``kind`` digest began here: a claim exists for its period.
+
+    A daemon restarted after a kill runs that digest again so the subscribers the killed
+    run had not reached still get it; those it reached are skipped by their claims.
+    """
+    period = period_for(config, kind, now or datetime.now(UTC))
+    with db.session(readonly=True) as s:
+        found = s.scalar(
+            select(DigestSend.id)
+            .where(DigestSend.period == period.kind, DigestSend.label == period.label)
+            .limit(1)
+        )
+    return found is not None
+
+
 def run_digest(
     db: Database,
     config: Config,
