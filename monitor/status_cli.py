@@ -149,14 +149,22 @@ def gather(db: Database, now: datetime | None = None) -> Status:
 
 
 @click.command("status")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="YAML config file: its database: is used (after --db).")  # fmt: skip
 @click.option("--db", "db_url", help=URL_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Everything as one JSON object.")
-def status_command(db_url: str | None, as_json: bool) -> int:
+def status_command(config_path: str | None, db_url: str | None, as_json: bool) -> int:
     """Last poll per source, deliveries waiting and dead, the scheduler and its next runs.
 
     Exits 1 when a health check fails (the database, the last poll's age), like /healthz.
     """
-    db = Database(resolve_url(db_url))
+    configured, where = None, ""
+    if config_path:
+        from monitor.config import load_config
+
+        config = load_config(config_path)
+        configured, where = config.database, config.where("database")
+    db = Database(resolve_url(db_url, configured, configured_at=where))
     try:
         status = gather(db)
     finally:

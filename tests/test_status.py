@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -88,3 +89,22 @@ def test_a_stale_poll_fails_status_like_healthz(
     out = json.loads(capsys.readouterr().out)
     assert out["healthy"] is False and out["checks"]["last_poll"]["status"] == "fail"
     assert out["sources"][0]["failing"] == 1
+
+
+def test_status_reads_the_database_a_config_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db_url = f"sqlite:///{tmp_path / 'configured.db'}"
+    db = Database(db_url)
+    try:
+        seed(db, timedelta(minutes=5))
+    finally:
+        db.dispose()
+    config = tmp_path / "monitor.yml"
+    config.write_text(
+        f"database: {db_url}\n"
+        "sources:\n  - {name: s, kind: generic, allowed_domains: [example.org]}\n",
+        encoding="utf-8",
+    )
+    assert run(["status", "--config", str(config), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["sources"][0]["pages"] >= 1
