@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 OutcomeSink = Callable[[PageOutcome], None]
 ATTACHMENT_ROUNDS = 2  # fetch rounds after the first, for files newly found on the pages
 STATE_WINDOW = 500  # pages whose stored state is read in one query
-SAVE_BATCH = 8  # pages written per transaction (each holds its body until then: 50 cost 10 MB)
+SAVE_BATCH = 32  # pages written per transaction (each holds its body until then)
 SAVE_AFTER_S = 0.5  # a batch not yet full is written this long after its first page
 
 
@@ -210,18 +210,32 @@ class Cycle:
             return []
         # Pages where only their own columns change (a 304, the same bytes, a failure) need
         # no savepoint and no ORM object: their updates go out as one executemany.
-        simple = [p for p in batch if p.found.document is None and not p.found.events]
-        full = [p for p in batch if p.found.document is not None or p.found.events]
+        # New versions with nothing else to write (first versions, markup-only edits) go out
+        # as three executemany in one savepoint; only if that fails, page by page.
+        simple, plain, full = [], [], []
+        for p in batch:
+            if p.found.document is None and not p.found.events:
+                simple.append(p)
+            elif store.is_plain(p.found):
+                plain.append(p)
+            else:
+                full.append(p)
 
         def work(s: Session) -> tuple[dict[int, PageOutcome], list[FetchTarget]]:
             found: list[FetchTarget] = []
             store.update_pages(s, [(p.state.page_id, p.found.updates) for p in simple])
             outcomes = {id(p): p.found.outcome for p in simple}
-            held = store.load_pages(s, [p.state.page_id for p in full])  # noqa: F841
             blobs = store.existing_blobs(
-                s, [p.result.digest for p in full if p.found.document and p.result.digest]
+                s, [p.result.digest for p in batch if p.found.document and p.result.digest]
             )
-            for p in full:
+            rest = full
+            if plain:
+                if self._save_plain(s, plain, blobs):
+                    outcomes.update((id(p), p.found.outcome) for p in plain)
+                else:
+                    rest = plain + full
+            held = store.load_pages(s, [p.state.page_id for p in rest])  # noqa: F841
+            for p in rest:
                 outcomes[id(p)] = self._save_one(s, p, blobs, found)
             return outcomes, found
 
@@ -245,6 +259,20 @@ class Cycle:
         for o in ordered:
             self._emit(o)
         return ordered
+
+    def _save_plain(self, s: Session, plain: list[_Pending], blobs: set[str]) -> bool:
+        """Write many plain new versions at once; False (nothing written) if that failed."""
+        try:
+            with s.begin_nested():
+                store.save_plain(s, [(p.state, p.found) for p in plain], blobs)
+        except Exception as exc:
+            if lost_connection(exc) or unwritable(exc):
+                raise  # the whole batch again on a new connection, or the cycle stops
+            log.warning("writing %d pages at once failed (%s); writing them one by one",
+                        len(plain), exc)  # fmt: skip
+            return False
+        blobs.update(p.result.digest for p in plain if p.result.digest)
+        return True
 
     def _save_one(
         self, s: Session, p: _Pending, blobs: set[str], found: list[FetchTarget]

@@ -19,6 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from monitor import outbox
 from monitor import snapshot as snapshots
 from monitor.chain import PageResult, PageState
+from monitor.document import Document
 from monitor.event import EventDraft
 from monitor.evidence import EvidenceDraft, Registry
 from monitor.fetch import FetchResult, FetchTarget
@@ -40,6 +41,8 @@ DIFF_EXCERPT_LINES = 12  # lines of the plain-text diff carried in an alert
 _SNAPSHOT = cast(Table, Snapshot.__table__)
 _PAGE = cast(Table, WatchedPage.__table__)
 _INSERT_SNAPSHOT = insert(_SNAPSHOT).returning(_SNAPSHOT.c.id)
+_INSERT_SNAPSHOTS = insert(_SNAPSHOT)
+_INSERT_BLOB = insert(cast(Table, Blob.__table__))
 
 
 def load_state(session: Session, result: FetchResult) -> PageState:
@@ -205,6 +208,66 @@ def save(
     return new_targets  # flushed by the caller's savepoint or commit
 
 
+def is_plain(found: PageResult) -> bool:
+    """A new version and nothing else: a first version, or a markup-only edit (no change
+    row, no event, no linked file to add). Many of these are written by :func:`save_plain`."""
+    return (
+        found.document is not None
+        and found.work is not None
+        and found.result is not None
+        and found.result.body is not None
+        and found.analysis is None
+        and not found.events
+        and not found.attachments
+    )
+
+
+def save_plain(
+    session: Session, items: Sequence[tuple[PageState, PageResult]], blobs: set[str]
+) -> None:
+    """Write the new versions of many pages (all :func:`is_plain`) in three executemany
+    statements: their bodies not yet stored, their snapshots, their pages' own columns.
+
+    ``blobs`` (the digests known to be stored) is brought up to date by the caller once the
+    statements have gone through.
+    """
+    now = datetime.now(UTC)
+    new_blobs: dict[str, dict[str, Any]] = {}
+    rows: list[dict[str, Any]] = []
+    for state, found in items:
+        result, work, doc = found.result, found.work, found.document
+        assert result is not None and work is not None and doc is not None
+        assert result.body is not None and result.digest is not None
+        digest = result.digest
+        if digest not in blobs and digest not in new_blobs:
+            data = work.body_z or snapshots.compress(result.body)
+            new_blobs[digest] = {"sha256": digest, "size": len(result.body), "data": data}
+        rows.append(_snapshot_row(state.page_id, result, work.text_hash, doc, now))
+    if new_blobs:
+        session.execute(_INSERT_BLOB, list(new_blobs.values()))
+    if rows:
+        session.execute(_INSERT_SNAPSHOTS, rows)
+    update_pages(session, [(state.page_id, found.updates) for state, found in items])
+
+
+def _snapshot_row(
+    page_id: int, result: FetchResult, text_hash: str, doc: Document, now: datetime
+) -> dict[str, Any]:
+    return {
+        "page_id": page_id,
+        "fetched_at": now,
+        "http_status": result.status,
+        "etag": result.etag,
+        "last_modified": result.last_modified,
+        "content_type": result.content_type[:200] or None,
+        "content_hash": result.digest,
+        "text_hash": text_hash,
+        "text": doc.text,
+        "meta": snapshots.jsonable(doc.meta),
+        "final_url": result.final_url,
+    }
+
+
 def _snapshot(
     session: Session, page: WatchedPage, found: PageResult, blobs: set[str] | None
 ) -> tuple[int, str]:
@@ -221,19 +284,7 @@ def _snapshot(
     snapshots.put_blob(session, result.body, digest, work.body_z or None, stored=stored)
     if blobs is not None:
         blobs.add(digest)
-    row = {
-        "page_id": page.id,
-        "fetched_at": datetime.now(UTC),
-        "http_status": result.status,
-        "etag": result.etag,
-        "last_modified": result.last_modified,
-        "content_type": result.content_type[:200] or None,
-        "content_hash": digest,
-        "text_hash": work.text_hash,
-        "text": doc.text,
-        "meta": snapshots.jsonable(doc.meta),
-        "final_url": result.final_url,
-    }
+    row = _snapshot_row(page.id, result, work.text_hash, doc, datetime.now(UTC))
     snap_id = session.scalar(_INSERT_SNAPSHOT, row)
     assert snap_id is not None
     return int(snap_id), digest

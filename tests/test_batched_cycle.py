@@ -15,7 +15,7 @@ from monitor.chain import PageOutcome
 from monitor.cycle import SAVE_BATCH, Cycle
 from monitor.db import Database
 from monitor.fetch import FetchResult, FetchTarget
-from monitor.models import Snapshot, WatchedPage
+from monitor.models import Blob, Snapshot, WatchedPage
 from monitor.watchlist import adhoc_pages, targets_for
 
 HTML = "<html><body><main><h2>Funding</h2><p>{} is available.</p></main></body></html>"
@@ -85,7 +85,14 @@ def test_one_failing_page_in_a_batch_loses_no_other(db: Database, monkeypatch: A
             raise RuntimeError("disk on fire")
         return out
 
+    real_plain = store.save_plain
+
+    def plain_fails_after_writing(s: Any, items: Any, blobs: Any) -> None:
+        real_plain(s, items, blobs)  # every row written, then the many-page write fails
+        raise RuntimeError("one of the rows is bad")
+
     monkeypatch.setattr(store, "save", fails_after_writing)
+    monkeypatch.setattr(store, "save_plain", plain_fails_after_writing)
     outcomes, _ = run_batched(db, [ok(t, page("£1 million"), '"v1"') for t in (a, b, c)])
     assert [o.status for o in outcomes] == ["new", "error", "new"]
     with db.session() as s:
@@ -94,6 +101,7 @@ def test_one_failing_page_in_a_batch_loses_no_other(db: Database, monkeypatch: A
         assert s.get(WatchedPage, b.page_id).etag is None  # type: ignore[union-attr]
     # b is stored next time (its blob, rolled back with its savepoint, is not taken as known)
     monkeypatch.setattr(store, "save", real)
+    monkeypatch.setattr(store, "save_plain", real_plain)
     outcomes, _ = run_batched(db, [ok(b, page("£1 million"), '"v1"')])
     assert [o.status for o in outcomes] == ["new"]
 
@@ -113,3 +121,25 @@ def test_check_help_loads_no_crawler_or_database() -> None:
 
 def test_check_help_names_the_database_default_as_the_db_module_does() -> None:
     assert check.URL_HELP == dbmod.URL_HELP
+
+
+def test_first_versions_of_a_batch_go_out_as_one_statement_each(db: Database) -> None:
+    """Plain new versions: one INSERT for the bodies, one for the snapshots, one UPDATE."""
+    ts = targets(db, [f"https://www.gov.uk/q{i}" for i in range(SAVE_BATCH)])
+    statements: list[str] = []
+    event.listen(
+        db.engine, "before_cursor_execute", lambda *a: statements.append(a[2].split()[0:3])
+    )
+    # two pages share one body: it is stored once
+    bodies = [page(f"£{min(i, 1)} million") for i in range(SAVE_BATCH)]
+    outcomes, _ = run_batched(db, [ok(t, b, f'"e{i}"') for i, (t, b) in enumerate(zip(ts, bodies))])
+    assert [o.status for o in outcomes] == ["new"] * SAVE_BATCH
+    inserts = [st for st in statements if st[0] == "INSERT"]
+    assert [st[2] for st in inserts if st[2] in ("blob", "snapshot")] == ["blob", "snapshot"]
+    with db.session() as s:
+        assert len(list(s.scalars(select(Blob.sha256)))) == 2
+        snaps = list(s.scalars(select(Snapshot)))
+        assert sorted(x.page_id for x in snaps) == sorted(t.page_id for t in ts)
+        assert all(x.text and x.text_hash and x.content_hash for x in snaps)
+        pages = {p.id: p for p in s.scalars(select(WatchedPage))}
+        assert all(pages[t.page_id].etag == f'"e{i}"' for i, t in enumerate(ts))
