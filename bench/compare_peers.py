@@ -93,6 +93,11 @@ def main() -> None:
         # the mirror is on 127.0.0.1, which the address guard refuses unless told
         "POLICY_MONITOR_ALLOW_PRIVATE_ADDRESSES": "true",
     }
+    # An installed package has its bytecode compiled at install time (pip does it); an
+    # editable one is compiled on first import, and never cached where the environment sets
+    # PYTHONDONTWRITEBYTECODE (as this machine does). Compile ours once, untimed, as pip would.
+    packages = [str(REPO / p) for p in ("monitor", "spiders", "watchers", "notifiers")]
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *packages], check=True)
     mirror, url = start_mirror(a.n, a.seed, out)
     loads: dict[str, str] = {}
     try:

@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import sys
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +29,8 @@ from monitor.errors import DatabaseError
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
+
+    from monitor.wal import Checkpointer
 
 ENV_VAR = settings.DATABASE_ENV
 DEFAULT_URL = settings.DATABASE_URL
@@ -187,7 +190,23 @@ def make_engine(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        path = engine.url.database
+        if path and path != ":memory:" and not path.startswith("file:"):
+            from monitor.wal import Checkpointer
+
+            checkpointer = Checkpointer(path)
+            CHECKPOINTERS[engine] = checkpointer
+            event.listen(engine, "connect", _no_auto_checkpoint)
+            event.listen(engine, "commit", checkpointer.after_commit)
     return engine
+
+
+# The engines whose log a background thread checkpoints (monitor.wal), and their threads.
+CHECKPOINTERS: weakref.WeakKeyDictionary[Engine, Checkpointer] = weakref.WeakKeyDictionary()
+
+
+def _no_auto_checkpoint(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")  # the Checkpointer's thread does it
 
 
 def open_engine(url: str) -> Engine:
@@ -356,3 +375,6 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        checkpointer = CHECKPOINTERS.pop(self.engine, None)
+        if checkpointer is not None:
+            checkpointer.stop()

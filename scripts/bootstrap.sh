@@ -18,3 +18,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' >&2
   touch "$stamp"
 fi
+# The package is installed editable, so its bytecode is not compiled at install; where
+# PYTHONDONTWRITEBYTECODE is set, it would be compiled again at every start. Compile what
+# changed (quick when nothing did).
+.venv/bin/python -m compileall -q monitor spiders watchers notifiers >/dev/null
