@@ -96,8 +96,10 @@ class PageResult:
 
 def job_for(result: FetchResult, before: PageState) -> PageJob | None:
     """The CPU work a fetch needs (normalise, compare), or None when it needs none."""
-    if not result.ok or result.body is None or result.digest == before.content_hash:
+    if not result.ok or result.body is None:
         return None
+    if before.content_hash is not None and result.digest == before.content_hash:
+        return None  # the same bytes again (a first version is hashed in the worker)
     return PageJob(
         before.url,
         result.body,
@@ -142,6 +144,8 @@ def follow(
         return PageResult(PageOutcome(url, "unchanged"), updates, events=events, result=result)
     try:
         work = work or compute(job)
+        if "digest" not in vars(result) and work.body_digest:
+            result.digest = work.body_digest  # hashed where the body was normalised
     except PageTooComplex as exc:  # refused within a bound: a failed check, not an empty page
         unread = FetchResult(result.target, result.status, error=f"unreadable page: {exc}")
         return _failure(

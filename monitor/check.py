@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from monitor import heap, terminal
 from monitor import settings as defaults
-from monitor import terminal
 
 if TYPE_CHECKING:  # the rest is imported when the command runs: ``check --help`` stays quick
     from rich.progress import Progress
@@ -229,6 +229,7 @@ def check_command(
         box.append((report, len(targets)))
 
     allow()
+    heap.settled()  # the imports are done; the workers fork from here
     pool = make_pool(len(targets), workers)
     try:
         run_job(job, settings, stop)

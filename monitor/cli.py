@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from monitor import __version__, logs
+from monitor import __version__, heap, logs
 from monitor.errors import MonitorError
 from monitor.terminal import (
     EXIT_BROKEN_PIPE,
@@ -103,6 +103,7 @@ def cli(verbose: int, log_format: str | None) -> None:
 
 def main() -> None:
     """Entry point: expected errors are one line; signals and closed pipes end quietly."""
+    heap.starting()
     install_signal_handlers()
     code = run()
     if code == EXIT_INTERRUPTED:

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor import terminal
+from monitor import heap, terminal
 from monitor.fetch import FetchTarget
 from spiders.pages import PageSpider, Sink
 
@@ -69,6 +69,7 @@ def run_job(job: Job, settings: dict[str, Any], stop: Stop | None = None) -> Sto
     )
     logging.getLogger("scrapy").setLevel(settings.get("LOG_LEVEL", "WARNING"))
     runner = AsyncCrawlerRunner(settings)
+    heap.settled()  # Scrapy and Twisted are in: what they made lives as long as the process
     stop = stop or Stop()
     active: dict[Any, asyncio.Task[None]] = {}  # crawler -> its crawl
 

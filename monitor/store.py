@@ -35,6 +35,7 @@ from monitor.models import (
     WatchedPage,
 )
 from monitor.watchlist import ensure_pages
+from monitor.worker import PageWork
 
 DIFF_EXCERPT_LINES = 12  # lines of the plain-text diff carried in an alert
 # Core statements on the tables, not the ORM classes: no autoflush, no ORM bulk machinery
@@ -242,7 +243,7 @@ def save_plain(
         if digest not in blobs and digest not in new_blobs:
             data = work.body_z or snapshots.compress(result.body)
             new_blobs[digest] = {"sha256": digest, "size": len(result.body), "data": data}
-        rows.append(_snapshot_row(state.page_id, result, work.text_hash, doc, now))
+        rows.append(_snapshot_row(state.page_id, result, work, doc, now))
     if new_blobs:
         session.execute(_INSERT_BLOB, list(new_blobs.values()))
     if rows:
@@ -251,7 +252,7 @@ def save_plain(
 
 
 def _snapshot_row(
-    page_id: int, result: FetchResult, text_hash: str, doc: Document, now: datetime
+    page_id: int, result: FetchResult, work: PageWork, doc: Document, now: datetime
 ) -> dict[str, Any]:
     return {
         "page_id": page_id,
@@ -261,7 +262,7 @@ def _snapshot_row(
         "last_modified": result.last_modified,
         "content_type": result.content_type[:200] or None,
         "content_hash": result.digest,
-        "text_hash": text_hash,
+        "text_hash": work.text_hash,
         "text": doc.text,
         "meta": snapshots.jsonable(doc.meta),
         "final_url": result.final_url,
@@ -284,7 +285,7 @@ def _snapshot(
     snapshots.put_blob(session, result.body, digest, work.body_z or None, stored=stored)
     if blobs is not None:
         blobs.add(digest)
-    row = _snapshot_row(page.id, result, work.text_hash, doc, datetime.now(UTC))
+    row = _snapshot_row(page.id, result, work, doc, datetime.now(UTC))
     snap_id = session.scalar(_INSERT_SNAPSHOT, row)
     assert snap_id is not None
     return int(snap_id), digest
