@@ -2,7 +2,8 @@
 
 Per page: take its stored state (read a window of pages per query), follow it
 (``monitor.chain.follow``: the CPU step in a process pool when there is one), and buffer the
-result; buffered pages are written a batch per short transaction, each in a savepoint.
+result; buffered pages are written a batch per short transaction on a writer thread
+(``monitor.batch``).
 Files linked from the pages are fetched in a further round of the same cycle, so their
 first version is the baseline. When every page is in, what spans pages is decided and
 every event is written once (``monitor.outbox.publish``).
@@ -22,11 +23,13 @@ from functools import partial
 
 from sqlalchemy.orm import Session
 
+from monitor import batch as batch_writes
 from monitor import metrics, outbox, settings, store
+from monitor.batch import Pending
 from monitor.chain import PageOutcome, PageResult, follow, job_for
 from monitor.config import Config
 from monitor.crawl import Fetch, Stop
-from monitor.db import Database, lost_connection, unwritable
+from monitor.db import Database
 from monitor.errors import DatabaseError, PageTooComplex
 from monitor.evidence import Registry
 from monitor.fetch import FetchResult, FetchTarget
@@ -38,6 +41,7 @@ ATTACHMENT_ROUNDS = 2  # fetch rounds after the first, for files newly found on 
 STATE_WINDOW = 500  # pages whose stored state is read in one query
 SAVE_BATCH = 32  # pages written per transaction (each holds its body until then)
 SAVE_AFTER_S = 0.5  # a batch not yet full is written this long after its first page
+WRITES_IN_FLIGHT = 2  # batches with the writer thread before the crawl waits for one
 
 
 @dataclass
@@ -51,15 +55,6 @@ class CycleReport:
     def add(self, outcome: PageOutcome) -> None:
         self.counts[outcome.status] = self.counts.get(outcome.status, 0) + 1
         self.outcomes.append(outcome)
-
-
-@dataclass
-class _Pending:
-    """A page followed and waiting for its batch to be written."""
-
-    result: FetchResult
-    state: store.PageState
-    found: PageResult
 
 
 class StateWindow:
@@ -123,8 +118,9 @@ class Cycle:
         self.found: list[FetchTarget] = []  # attachments to fetch in a later round
         self.fatal: DatabaseError | None = None  # the database took no writes: stop the cycle
         self.window: StateWindow | None = None
-        self.pending: list[_Pending] = []
+        self.pending: list[Pending] = []
         self._timer: asyncio.TimerHandle | None = None
+        self.writer = batch_writes.Writer(db, self.id, self._report)
 
     def prepare(self, targets: list[FetchTarget]) -> None:
         """Read the states of this round's pages in windows, not one query a page."""
@@ -177,16 +173,19 @@ class Cycle:
             log.exception("failed to record %s", result.target.url)
             self._emit(PageOutcome(result.target.url, "error", error=f"internal error: {exc}"))
             return
-        self.pending.append(_Pending(result, state, found))
+        self.pending.append(Pending(result, state, found))
         if len(self.pending) >= SAVE_BATCH:
-            self.flush()
+            self.flush_soon()
+            await self.writer.wait(WRITES_IN_FLIGHT)  # back-pressure: bodies wait in memory
         elif self._timer is None:  # a slow crawl still writes (and reports) within a moment
-            self._timer = asyncio.get_running_loop().call_later(SAVE_AFTER_S, self.flush)
+            self._timer = asyncio.get_running_loop().call_later(SAVE_AFTER_S, self.flush_soon)
 
     def _state(self, result: FetchResult) -> store.PageState:
         page_id = result.target.page_id
         state = self.window.take(page_id) if self.window and page_id else None
-        if page_id and any(p.state.page_id == page_id for p in self.pending):
+        if page_id and (
+            self.writer.holds(page_id) or any(p.state.page_id == page_id for p in self.pending)
+        ):
             self.flush()  # the same page twice in a round: read what the first one wrote
             state = None
         if state is not None and not store.needs_old_body(state, result):
@@ -201,93 +200,45 @@ class Cycle:
         return self.db.retrying(read, readonly=True)
 
     def flush(self) -> list[PageOutcome]:
-        """Write the buffered pages in one transaction and report their outcomes."""
+        """Write the buffered pages now, in one transaction, and report their outcomes.
+
+        Batches still with the writer thread are waited for (and reported) first.
+        """
+        self.writer.drain()
+        batch = self._take_batch()
+        if not batch:
+            return []
+        written, fatal = batch_writes.write(self.db, self.id, batch)
+        return self._report(batch, written, fatal)
+
+    def flush_soon(self) -> None:
+        """Hand the buffered pages to the writer thread; reported once committed."""
+        batch = self._take_batch()
+        if batch:
+            self.writer.submit(batch)
+
+    def close(self) -> None:
+        """Write what is buffered and stop the writer thread."""
+        self.flush()
+        self.writer.stop()
+
+    def _take_batch(self) -> list[Pending]:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         batch, self.pending = self.pending, []
-        if not batch:
-            return []
-        # Pages where only their own columns change (a 304, the same bytes, a failure) need
-        # no savepoint and no ORM object: their updates go out as one executemany.
-        # New versions with nothing else to write (first versions, markup-only edits) go out
-        # as three executemany in one savepoint; only if that fails, page by page.
-        simple, plain, full = [], [], []
-        for p in batch:
-            if p.found.document is None and not p.found.events:
-                simple.append(p)
-            elif store.is_plain(p.found):
-                plain.append(p)
-            else:
-                full.append(p)
+        return batch
 
-        def work(s: Session) -> tuple[dict[int, PageOutcome], list[FetchTarget]]:
-            found: list[FetchTarget] = []
-            store.update_pages(s, [(p.state.page_id, p.found.updates) for p in simple])
-            outcomes = {id(p): p.found.outcome for p in simple}
-            blobs = store.existing_blobs(
-                s, [p.result.digest for p in batch if p.found.document and p.result.digest]
-            )
-            rest = full
-            if plain:
-                if self._save_plain(s, plain, blobs):
-                    outcomes.update((id(p), p.found.outcome) for p in plain)
-                else:
-                    rest = plain + full
-            held = store.load_pages(s, [p.state.page_id for p in rest])  # noqa: F841
-            for p in rest:
-                outcomes[id(p)] = self._save_one(s, p, blobs, found)
-            return outcomes, found
-
-        try:  # once more on a new connection if the server dropped this one
-            outcomes, found = self.db.retrying(work)
-        except DatabaseError as exc:  # disk full, read-only: no later page could be saved
-            self.fatal = self.fatal or exc
-            outcomes = {
-                id(p): PageOutcome(p.result.target.url, "error", error=str(exc)) for p in batch
-            }
-            found = []
-        except Exception as exc:  # the commit itself failed: none of the batch is stored
-            log.exception("failed to write %d pages", len(batch))
-            error = f"internal error: {exc}"
-            outcomes = {
-                id(p): PageOutcome(p.result.target.url, "error", error=error) for p in batch
-            }
-            found = []
+    def _report(
+        self, batch: list[Pending], written: batch_writes.Written, fatal: DatabaseError | None
+    ) -> list[PageOutcome]:
+        outcomes, found = written
+        self.fatal = self.fatal or fatal
         self.found.extend(found)
         ordered = [outcomes[id(p)] for p in batch]
         for o in ordered:
             self._emit(o)
         return ordered
-
-    def _save_plain(self, s: Session, plain: list[_Pending], blobs: set[str]) -> bool:
-        """Write many plain new versions at once; False (nothing written) if that failed."""
-        try:
-            with s.begin_nested():
-                store.save_plain(s, [(p.state, p.found) for p in plain], blobs)
-        except Exception as exc:
-            if lost_connection(exc) or unwritable(exc):
-                raise  # the whole batch again on a new connection, or the cycle stops
-            log.warning("writing %d pages at once failed (%s); writing them one by one",
-                        len(plain), exc)  # fmt: skip
-            return False
-        blobs.update(p.result.digest for p in plain if p.result.digest)
-        return True
-
-    def _save_one(
-        self, s: Session, p: _Pending, blobs: set[str], found: list[FetchTarget]
-    ) -> PageOutcome:
-        known = set(blobs)
-        try:
-            with s.begin_nested():
-                found.extend(store.save(s, self.id, p.state, p.found, blobs=blobs))
-        except Exception as exc:  # one bad page must not lose the others
-            if lost_connection(exc) or unwritable(exc):
-                raise  # the whole batch again on a new connection, or the cycle stops
-            log.exception("failed to record %s", p.result.target.url)
-            blobs.intersection_update(known)  # what its savepoint added is gone again
-            return PageOutcome(p.result.target.url, "error", error=f"internal error: {exc}")
-        return p.found.outcome
 
     def _follow(
         self, result: FetchResult, state: store.PageState, work: PageWork | None
@@ -315,7 +266,7 @@ class Cycle:
 
     def finish(self) -> CycleReport:
         """Write what is still buffered, decide what spans pages, write every event once."""
-        self.flush()
+        self.close()
         with self.db.session() as s:
             self.report.events = outbox.publish(s, self.id)
         return self.report
@@ -365,6 +316,22 @@ async def run_cycle(
         task.add_done_callback(tasks.discard)
         return task
 
+    try:
+        return await _rounds(cycle, fetch, targets, sink, tasks, seen, stop, started)
+    finally:
+        cycle.writer.stop()
+
+
+async def _rounds(
+    cycle: Cycle,
+    fetch: Fetch,
+    targets: list[FetchTarget],
+    sink: Callable[[FetchResult], asyncio.Task[None]],
+    tasks: set[asyncio.Task[None]],
+    seen: set[str],
+    stop: Stop | None,
+    started: float,
+) -> CycleReport:
     for _ in range(1 + ATTACHMENT_ROUNDS):
         if not targets:
             break
@@ -377,6 +344,7 @@ async def run_cycle(
                 sink(FetchResult(target=target, error="not fetched (filtered or dropped)"))
         while tasks:
             await asyncio.gather(*list(tasks))
+        await cycle.writer.wait()
         cycle.flush()  # this round's attachments are known only once its pages are written
         if stopped:
             break

@@ -143,3 +143,26 @@ def test_first_versions_of_a_batch_go_out_as_one_statement_each(db: Database) ->
         assert all(x.text and x.text_hash and x.content_hash for x in snaps)
         pages = {p.id: p for p in s.scalars(select(WatchedPage))}
         assert all(pages[t.page_id].etag == f'"e{i}"' for i, t in enumerate(ts))
+
+
+def test_a_page_whose_batch_is_being_written_is_read_after_that_write(db: Database) -> None:
+    """A full batch goes to the writer thread; the same page again waits for that write."""
+    ts = targets(db, [f"https://www.gov.uk/w{i}" for i in range(SAVE_BATCH)])
+    first = [ok(t, page(f"£{i} million"), f'"e{i}"') for i, t in enumerate(ts)]
+    again = ok(ts[0], page("£0 million"), '"e0"')  # the same bytes as its first fetch
+    seen: list[PageOutcome] = []
+    cycle = Cycle(db, on_outcome=seen.append)
+
+    async def go() -> None:
+        cycle.prepare([r.target for r in first])
+        for r in first:
+            await cycle.take(r)
+        assert len(cycle.writer) <= 1  # handed over, perhaps not yet committed
+        await cycle.take(again)
+        cycle.finish()
+
+    asyncio.run(go())
+    assert [o.status for o in seen] == ["new"] * SAVE_BATCH + ["unchanged"]
+    assert [o.url for o in seen[:SAVE_BATCH]] == [t.url for t in ts]  # in order
+    with db.session() as s:
+        assert len(list(s.scalars(select(Snapshot.id)))) == SAVE_BATCH
