@@ -132,7 +132,9 @@ def test_first_versions_of_a_batch_go_out_as_one_statement_each(db: Database) ->
     )
     # two pages share one body: it is stored once
     bodies = [page(f"£{min(i, 1)} million") for i in range(SAVE_BATCH)]
-    outcomes, _ = run_batched(db, [ok(t, b, f'"e{i}"') for i, (t, b) in enumerate(zip(ts, bodies))])
+    outcomes, _ = run_batched(
+        db, [ok(t, b, f'"e{i}"') for i, (t, b) in enumerate(zip(ts, bodies, strict=True))]
+    )
     assert [o.status for o in outcomes] == ["new"] * SAVE_BATCH
     inserts = [st for st in statements if st[0] == "INSERT"]
     assert [st[2] for st in inserts if st[2] in ("blob", "snapshot")] == ["blob", "snapshot"]
