@@ -27,6 +27,7 @@ from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import CannotResolveHostError, IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.asyncio import sleep
+from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.error import DNSLookupError
 
 from monitor import settings
@@ -53,6 +54,7 @@ class AddressGuardMiddleware:
         self.crawler = crawler
         self.policy = policy
         self.guard = guard
+        self._verdicts: dict[str | None, str | None] = {}  # host -> problem, or None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -62,17 +64,25 @@ class AddressGuardMiddleware:
         return cls(crawler, policy, addresses.install(reactor, policy))
 
     def process_request(self, request: Request) -> None:
-        host = urlsplit(request.url).hostname
-        literal = host_literal(host or "")
-        problem = "the URL has no host" if not host else None
-        if literal is not None:
-            problem = self.policy.problem(literal)
+        host = urlparse_cached(request).hostname
+        try:
+            problem = self._verdicts[host]
+        except KeyError:
+            problem = self._verdicts[host] = self._problem(host)
         if problem is None:
             return
         if self.crawler.stats is not None:
             self.crawler.stats.inc_value("address_guard/refused")
         logger.warning("Not fetching %s: %s", request.url, problem)
         raise IgnoreRequest(f"address refused: {problem}")
+
+    def _problem(self, host: str | None) -> str | None:
+        """Why a host written in a URL may not be fetched (None: it may, or its address is
+        checked when it resolves). Decided once a host: a crawl asks for the same few."""
+        if not host:
+            return "the URL has no host"
+        literal = host_literal(host)
+        return self.policy.problem(literal) if literal is not None else None
 
     def process_exception(self, request: Request, exception: Exception) -> None:
         """Name the reason when the resolver refused the host (Twisted reports "no results")."""
