@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import zlib
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
-from monitor.body import COMPRESS_LEVEL, compress, sha256
+from monitor.body import COMPRESS_LEVEL, compress, decompress, sha256
 from monitor.document import Document
 from monitor.models import Blob, Snapshot
 
@@ -68,7 +67,7 @@ def compressed_body_of(session: Session, snapshot: Snapshot) -> bytes:
 
 
 def body_of(session: Session, snapshot: Snapshot) -> bytes:
-    return zlib.decompress(compressed_body_of(session, snapshot))
+    return decompress(compressed_body_of(session, snapshot))
 
 
 def jsonable(meta: dict[str, Any]) -> dict[str, Any]:

@@ -11,13 +11,12 @@ import logging
 import multiprocessing
 import os
 import signal
-import zlib
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from monitor import settings
-from monitor.body import compress, sha256
+from monitor.body import compress, decompress, sha256
 from monitor.change import Analysis, analyse
 from monitor.diff import diff_documents, render_text
 from monitor.document import Document
@@ -33,7 +32,7 @@ class PageJob:
     url: str
     body: bytes
     content_type: str
-    old_body_z: bytes | None = None  # zlib-compressed, as stored
+    old_body_z: bytes | None = None  # compressed, as stored
     old_content_type: str = ""
     old_text_hash: str | None = None
     site: str = "generic"  # the source kind: govuk, nhse, nice or generic
@@ -96,7 +95,7 @@ def compute(job: PageJob) -> PageWork:
     work = PageWork(summary, digest, compress(job.body), body_digest=sha256(job.body))
     if job.old_body_z is None or job.old_text_hash == digest:
         return work
-    old_doc = _normalise(job, zlib.decompress(job.old_body_z), job.old_content_type)
+    old_doc = _normalise(job, decompress(job.old_body_z), job.old_content_type)
     if "binary" in (old_doc.format, doc.format):
         # Bytes that are not text have nothing to compare: every line "removed" would be a lie.
         ignored = [*old_doc.ignored, *doc.ignored] if doc.format == "binary" else old_doc.ignored

@@ -60,7 +60,7 @@ class WatchedPage(Base):
 
 
 class Blob(Base):
-    """A raw body stored once per distinct content (sha256), zlib-compressed."""
+    """A raw body stored once per distinct content (sha256), compressed (``monitor.body``)."""
 
     __tablename__ = "blob"
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
