@@ -67,9 +67,37 @@ def clean_line(line: str) -> str:
 
     Zero-width spaces are removed. A block never contains a newline, which the diff relies on.
     """
+    if type(line) is str and _is_clean(line):
+        return line  # most lines are clean already: no split into words and join again
     if "\u200b" in line or "\ufeff" in line:
         line = line.replace("\u200b", "").replace("\ufeff", "")
     return " ".join(line.split())
+
+
+def _is_clean(line: str) -> bool:
+    """True only when ``clean_line`` would return ``line`` unchanged (cheap; False: look closer).
+
+    ``str.split`` splits at the space and at the characters ``str.isspace`` accepts; in ASCII
+    those are the nine tested one by one (memchr scans, far cheaper than the split), and
+    outside ASCII every one of them but the space is unprintable, as are the zero-width space
+    and the BOM (tests check both claims over every code point).
+    """
+    if line.isascii():
+        return not (
+            "\n" in line
+            or "  " in line
+            or "\t" in line
+            or "\r" in line
+            or "\x0b" in line
+            or "\x0c" in line
+            or "\x1c" in line
+            or "\x1d" in line
+            or "\x1e" in line
+            or "\x1f" in line
+            or line[:1] == " "
+            or line[-1:] == " "
+        )
+    return line.isprintable() and "  " not in line and line[0] != " " and line[-1] != " "
 
 
 def is_attachment_url(url: str) -> bool:

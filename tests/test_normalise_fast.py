@@ -1,0 +1,47 @@
+"""The normaliser's fast paths give what the plain code they stand in for gives."""
+
+from __future__ import annotations
+
+import sys
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor.normalise.text import _is_clean, clean_line
+
+# Whitespace of every kind, zero-width characters, and a few plain and non-ASCII letters.
+_ALPHABET = st.sampled_from(
+    list(" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u200a\u2028\u2029\u202f\u3000")
+    + list("\u200b\ufeff\xad\x00\x07ab.£é’")
+)
+
+
+def _plain_clean_line(line: str) -> str:
+    return " ".join(line.replace("\u200b", "").replace("\ufeff", "").split())
+
+
+def test_every_whitespace_character_but_the_space_is_unprintable() -> None:
+    spaces = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
+    assert [c for c in spaces if c.isprintable()] == [" "]
+    assert not "\u200b".isprintable() and not "\ufeff".isprintable()
+
+
+def test_the_ascii_whitespace_is_the_nine_tested() -> None:
+    ascii_spaces = {chr(c) for c in range(128) if chr(c).isspace()}
+    assert ascii_spaces == set(" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f")
+
+
+@settings(max_examples=3000)
+@given(st.text(_ALPHABET, max_size=12))
+def test_clean_line_is_the_plain_collapse(line: str) -> None:
+    assert clean_line(line) == _plain_clean_line(line)
+    if _is_clean(line):
+        assert _plain_clean_line(line) == line
+
+
+def test_clean_line_returns_a_plain_str() -> None:
+    class Smart(str):
+        pass
+
+    out = clean_line(Smart("already clean"))
+    assert type(out) is str and out == "already clean"
