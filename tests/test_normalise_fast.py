@@ -45,3 +45,23 @@ def test_clean_line_returns_a_plain_str() -> None:
 
     out = clean_line(Smart("already clean"))
     assert type(out) is str and out == "already clean"
+
+
+_MIXED_HTML = """<html><head><title>T &amp; t</title></head><body>
+<div id="a">lead <!-- a comment --><p>One <b>bold</b> tail<br>next&nbsp;line &#8211; x</p>
+<?pi ignored?><ul><li>item <a href="/x">link</a> after</li><li></li></ul>tail of ul</div>
+<table><tr><td>cell <i>one</i></td><th>two</th></tr></table><p>caf\u00e9 \u2019 \U0001f600</p>
+</body></html>"""
+
+
+def test_text_of_is_text_content_for_every_element() -> None:
+    import lxml.html
+
+    from monitor.normalise.html import _parser, text_of
+
+    root = lxml.html.document_fromstring(_MIXED_HTML, parser=_parser())
+    elements = [el for el in root.iter() if isinstance(el.tag, str)]
+    assert len(elements) > 15
+    for el in elements:
+        got = text_of(el)
+        assert got == el.text_content() and type(got) is str, el.tag

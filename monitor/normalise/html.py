@@ -124,6 +124,18 @@ NICE = Profile(
 )
 
 
+_tostring = etree.tostring
+
+
+def text_of(el: Any) -> str:
+    """All the text below ``el``, as ``el.text_content()`` gives it, but a plain ``str``.
+
+    Both are libxml2's node content (text and CDATA, no comments); this way skips the XPath
+    evaluation ``text_content`` runs at every call, and its string subclass.
+    """
+    return _tostring(el, method="text", encoding=str, with_tail=False)
+
+
 def _first(root: Any, xpaths: tuple[str, ...]) -> Any:
     for xp in xpaths:
         found = root.xpath(xp)
@@ -185,7 +197,7 @@ def _prune_below(
             continue
         for rule in rules:
             if rule.matches(child, tokens, ident):
-                ignored.append(Ignored(rule.reason, clean_line(child.text_content())[:200]))
+                ignored.append(Ignored(rule.reason, clean_line(text_of(child))[:200]))
                 child.drop_tree()
                 break
         else:
@@ -194,7 +206,7 @@ def _prune_below(
 
 
 def _row_text(tr: Any) -> str:
-    cells = [clean_line(c.text_content()) for c in tr if c.tag in ("td", "th")]
+    cells = [clean_line(text_of(c)) for c in tr if c.tag in ("td", "th")]
     return " | ".join(c for c in cells if c)
 
 
@@ -211,7 +223,7 @@ def element_blocks(main: Any, section: str = "") -> list[Block]:
             if not isinstance(tag, str):
                 continue
             if tag in _BLOCK_TAGS:
-                line = _row_text(child) if tag == "tr" else clean_line(child.text_content())
+                line = _row_text(child) if tag == "tr" else clean_line(text_of(child))
                 if not line:
                     continue
                 if tag in _HEADINGS:
@@ -222,14 +234,14 @@ def element_blocks(main: Any, section: str = "") -> list[Block]:
                 continue
             if tag in _CONTAINERS and (child.text or "").strip() and not _has_block(child):
                 # Loose text directly in a container (common in WordPress) is a paragraph too.
-                line = clean_line(child.text_content())
+                line = clean_line(text_of(child))
                 if line:
                     blocks.append(Block(line, current[0], "p"))
                 continue
             walk(child)
 
     if (main.text or "").strip() and not _has_block(main):
-        line = clean_line(main.text_content())
+        line = clean_line(text_of(main))
         return [Block(line, section, "p")] if line else []
     walk(main)
     return blocks
@@ -244,7 +256,7 @@ def _attachments(main: Any) -> list[dict[str, str]]:
     for a in main.iter("a"):
         href = a.get("href") or ""
         if href and is_attachment_url(href):
-            out.append({"title": clean_line(a.text_content()), "url": href, "content_type": ""})
+            out.append({"title": clean_line(text_of(a)), "url": href, "content_type": ""})
     return out
 
 
@@ -344,10 +356,10 @@ def _change_history(root: Any) -> list[dict[str, str]]:
     notes: list[dict[str, str]] = []
     for item in _HISTORY_ITEMS(root):
         when = item.find(".//time")
-        at = (when.get("datetime") or clean_line(when.text_content())) if when is not None else ""
-        note = clean_line(item.text_content())
+        at = (when.get("datetime") or clean_line(text_of(when))) if when is not None else ""
+        note = clean_line(text_of(item))
         if when is not None:
-            note = clean_line(note.replace(clean_line(when.text_content()), "", 1))
+            note = clean_line(note.replace(clean_line(text_of(when)), "", 1))
         notes.append({"at": at, "note": note})
     return sorted(notes, key=lambda n: n["at"])
 
