@@ -65,3 +65,51 @@ def test_text_of_is_text_content_for_every_element() -> None:
     for el in elements:
         got = text_of(el)
         assert got == el.text_content() and type(got) is str, el.tag
+
+
+_HISTORY_PAGES = [
+    "<p>no history here</p>",
+    '<section id="full-history"><ol><li>a</li><li>b<ul><li>c</li></ul></li></ol></section>',
+    '<li id="full-history">self<ul><li>child</li></ul></li>',
+    '<div id="full-history"><li>1</li></div><div id="full-history"><li>2</li></div>',
+    '<div id="full-history"><div id="full-history"><li>inner</li></div><li>outer</li></div>',
+    '<p class="x app-c-published-dates__change-item y">one</p><li class="app-c-published-dates__'
+    'change-item">two</li>',
+    '<p class="app-c-published-dates__change-item">first</p>'
+    '<div id="full-history"><li>then</li></div>',
+    '<div id="full&#45;history"><li>by reference</li></div>',
+    '<div id="Full-History"><li>other case</li></div><p class="app-c-published-dates">no</p>',
+]
+
+
+def test_history_items_are_what_the_one_xpath_selects() -> None:
+    import lxml.html
+
+    from monitor.normalise.html import _HISTORY_ITEMS, _history_items, _parser
+
+    for body in _HISTORY_PAGES:
+        html = f"<html><body>{body}</body></html>"
+        root = lxml.html.document_fromstring(html, parser=_parser())
+        assert _history_items(root, html) == _HISTORY_ITEMS(root), body
+
+
+def test_main_content_finders_are_the_profiles_xpaths() -> None:
+    import lxml.html
+
+    from monitor.normalise.html import GENERIC, GOVUK, NHS_ENGLAND, NICE, _finder, _parser
+
+    pages = [
+        '<main id="content"><p>a</p></main>',
+        '<div><main class="x"><p>a</p></main><main id="content">b</main></div>',
+        '<div id="content"><article>x</article></div><main>m</main>',
+        '<div class="a chapter b"><p>n</p></div><div id="content-start">s</div>',
+        '<div id="main-content"></div><article><p>a</p></article><article id="x"></article>',
+        "<p>only a body</p>",
+    ]
+    xpaths = {x for p in (GENERIC, GOVUK, NHS_ENGLAND, NICE) for x in p.main}
+    xpaths |= {"//section[@class='a']", "//*[@class='b']", "//div[2]"}  # one of them general
+    for body in pages:
+        root = lxml.html.document_fromstring(f"<html><body>{body}</body></html>", parser=_parser())
+        for xp in xpaths:
+            found = root.xpath(xp)
+            assert _finder(xp)(root) is (found[0] if found else None), (xp, body)
