@@ -113,3 +113,20 @@ def test_main_content_finders_are_the_profiles_xpaths() -> None:
         for xp in xpaths:
             found = root.xpath(xp)
             assert _finder(xp)(root) is (found[0] if found else None), (xp, body)
+
+
+def test_utf8_bytes_parse_as_their_decoded_text() -> None:
+    import lxml.html
+
+    from monitor.normalise.html import _parser, html_to_document
+
+    for body in [
+        '<html><head><meta charset="iso-8859-1"></head><body><p>caf\u00e9 \u2019 \u00a3</p>',
+        "<p>plain ascii &amp; entities &#8211; &pound;</p>",
+        '<meta http-equiv="Content-Type" content="text/html; charset=windows-1252"><p>\u20ac 5</p>',
+    ]:
+        raw = body.encode("utf-8")
+        root = lxml.html.document_fromstring(body, parser=_parser())
+        from_str = [t.strip() for t in root.itertext() if t.strip()]
+        doc = html_to_document(raw)
+        assert [b.text for b in doc.blocks] == from_str[-1:]

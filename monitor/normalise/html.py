@@ -20,7 +20,7 @@ from monitor.normalise.registry import source
 from monitor.normalise.text import (
     TEXT_STEPS,
     clean_line,
-    decode,
+    decode_utf8,
     is_attachment_url,
     markdown_to_document,
 )
@@ -320,8 +320,8 @@ _LOOKUP = etree.ElementDefaultClassLookup(
 )
 
 
-def _parser() -> etree.HTMLParser:
-    parser = etree.HTMLParser()
+def _parser(encoding: str | None = None) -> etree.HTMLParser:
+    parser = etree.HTMLParser(encoding=encoding)
     parser.set_element_class_lookup(_LOOKUP)
     return parser
 
@@ -341,12 +341,14 @@ def html_to_document(
     body: bytes, url: str = "", profile: Profile = GENERIC, name: str = "html"
 ) -> Document:
     """Extract the main content of an HTML page according to ``profile``."""
-    text = decode(body)
+    text, utf8 = decode_utf8(body)
     if not text.strip():
         return Document(format="html", source=name, meta={"url": url, "title": ""})
-    parser = _parser()
+    # The bytes of a UTF-8 body are the same characters: libxml2 reads them as they are,
+    # instead of from a Python string converted back to UTF-8 (a fifth of the parse).
+    parser = _parser("utf-8" if utf8 else None)
     try:
-        root = lxml.html.document_fromstring(text, parser=parser)
+        root = lxml.html.document_fromstring(body if utf8 else text, parser=parser)
     except (etree.ParserError, ValueError):
         within_limits(parser)
         return Document(

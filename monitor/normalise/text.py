@@ -44,14 +44,23 @@ _YAML_SKIP_KEYS = frozenset({"href", "url", "path", "base_path", "link", "id", "
 
 def decode(body: bytes) -> str:
     """Decode bytes: BOM, then UTF-8, then a declared HTML charset, then Windows-1252."""
+    return decode_utf8(body)[0]
+
+
+def decode_utf8(body: bytes) -> tuple[str, bool]:
+    """``decode(body)``, and whether that was ``body`` read as UTF-8 (no BOM, nothing replaced)."""
     if body.startswith(b"\xef\xbb\xbf"):
-        return body[3:].decode("utf-8", errors="replace")
+        return body[3:].decode("utf-8", errors="replace"), False
     if body.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return body.decode("utf-16", errors="replace")
+        return body.decode("utf-16", errors="replace"), False
     try:
-        return body.decode("utf-8")
+        return body.decode("utf-8"), True
     except UnicodeDecodeError:
         pass
+    return _decode_legacy(body), False
+
+
+def _decode_legacy(body: bytes) -> str:
     m = _META_CHARSET.search(body[:4096])
     if m:
         try:
