@@ -20,7 +20,7 @@ from monitor.normalise.registry import source
 from monitor.normalise.text import (
     TEXT_STEPS,
     clean_line,
-    decode,
+    decode_utf8,
     is_attachment_url,
     markdown_to_document,
 )
@@ -124,11 +124,52 @@ NICE = Profile(
 )
 
 
+_tostring = etree.tostring
+
+
+def text_of(el: Any) -> str:
+    """All the text below ``el``, as ``el.text_content()`` gives it, but a plain ``str``.
+
+    Both are libxml2's node content (text and CDATA, no comments); this way skips the XPath
+    evaluation ``text_content`` runs at every call, and its string subclass.
+    """
+    return _tostring(el, method="text", encoding=str, with_tail=False)
+
+
+_BY_TAG = re.compile(r"//([a-z][a-z0-9]*)$")
+_BY_TAG_ATTR = re.compile(r"//([a-z][a-z0-9]*)\[@([a-z-]+)='([^']*)'\]$")
+_BY_ATTR = re.compile(r"//\*\[@([a-z-]+)='([^']*)'\]$")
+_BY_CONTAINS = re.compile(r"//\*\[contains\(@([a-z-]+), '([^']*)'\)\]$")
+
+
+@lru_cache(maxsize=64)
+def _finder(xpath: str) -> Any:
+    """The first element ``xpath`` selects, found the cheap way for the forms profiles use.
+
+    ``//tag`` and ``//tag[@a='v']`` walk the tree in C for that tag only. libxml2 tests a
+    predicate such as ``//*[@a='v']`` on every element, at a few thousand instructions each;
+    ``//@a[.='v']/..`` selects the same elements but tests only the attributes named ``a``.
+    """
+    if m := _BY_TAG.match(xpath):
+        tag = m.group(1)
+        return lambda root: next(root.iter(tag), None)
+    if m := _BY_TAG_ATTR.match(xpath):
+        tag, attr, value = m.groups()
+        return lambda root: next((e for e in root.iter(tag) if e.get(attr) == value), None)
+    if m := _BY_ATTR.match(xpath):
+        compiled = etree.XPath(f"//@{m.group(1)}[.='{m.group(2)}']/..")
+    elif m := _BY_CONTAINS.match(xpath):
+        compiled = etree.XPath(f"//@{m.group(1)}[contains(., '{m.group(2)}')]/..")
+    else:
+        compiled = etree.XPath(xpath)
+    return lambda root: next(iter(compiled(root)), None)
+
+
 def _first(root: Any, xpaths: tuple[str, ...]) -> Any:
     for xp in xpaths:
-        found = root.xpath(xp)
-        if found:
-            return found[0]
+        found = _finder(xp)(root)
+        if found is not None:
+            return found
     return root
 
 
@@ -185,7 +226,7 @@ def _prune_below(
             continue
         for rule in rules:
             if rule.matches(child, tokens, ident):
-                ignored.append(Ignored(rule.reason, clean_line(child.text_content())[:200]))
+                ignored.append(Ignored(rule.reason, clean_line(text_of(child))[:200]))
                 child.drop_tree()
                 break
         else:
@@ -194,7 +235,7 @@ def _prune_below(
 
 
 def _row_text(tr: Any) -> str:
-    cells = [clean_line(c.text_content()) for c in tr if c.tag in ("td", "th")]
+    cells = [clean_line(text_of(c)) for c in tr if c.tag in ("td", "th")]
     return " | ".join(c for c in cells if c)
 
 
@@ -211,7 +252,7 @@ def element_blocks(main: Any, section: str = "") -> list[Block]:
             if not isinstance(tag, str):
                 continue
             if tag in _BLOCK_TAGS:
-                line = _row_text(child) if tag == "tr" else clean_line(child.text_content())
+                line = _row_text(child) if tag == "tr" else clean_line(text_of(child))
                 if not line:
                     continue
                 if tag in _HEADINGS:
@@ -222,14 +263,14 @@ def element_blocks(main: Any, section: str = "") -> list[Block]:
                 continue
             if tag in _CONTAINERS and (child.text or "").strip() and not _has_block(child):
                 # Loose text directly in a container (common in WordPress) is a paragraph too.
-                line = clean_line(child.text_content())
+                line = clean_line(text_of(child))
                 if line:
                     blocks.append(Block(line, current[0], "p"))
                 continue
             walk(child)
 
     if (main.text or "").strip() and not _has_block(main):
-        line = clean_line(main.text_content())
+        line = clean_line(text_of(main))
         return [Block(line, section, "p")] if line else []
     walk(main)
     return blocks
@@ -244,7 +285,7 @@ def _attachments(main: Any) -> list[dict[str, str]]:
     for a in main.iter("a"):
         href = a.get("href") or ""
         if href and is_attachment_url(href):
-            out.append({"title": clean_line(a.text_content()), "url": href, "content_type": ""})
+            out.append({"title": clean_line(text_of(a)), "url": href, "content_type": ""})
     return out
 
 
@@ -279,8 +320,8 @@ _LOOKUP = etree.ElementDefaultClassLookup(
 )
 
 
-def _parser() -> etree.HTMLParser:
-    parser = etree.HTMLParser()
+def _parser(encoding: str | None = None) -> etree.HTMLParser:
+    parser = etree.HTMLParser(encoding=encoding)
     parser.set_element_class_lookup(_LOOKUP)
     return parser
 
@@ -300,12 +341,14 @@ def html_to_document(
     body: bytes, url: str = "", profile: Profile = GENERIC, name: str = "html"
 ) -> Document:
     """Extract the main content of an HTML page according to ``profile``."""
-    text = decode(body)
+    text, utf8 = decode_utf8(body)
     if not text.strip():
         return Document(format="html", source=name, meta={"url": url, "title": ""})
-    parser = _parser()
+    # The bytes of a UTF-8 body are the same characters: libxml2 reads them as they are,
+    # instead of from a Python string converted back to UTF-8 (a fifth of the parse).
+    parser = _parser("utf-8" if utf8 else None)
     try:
-        root = lxml.html.document_fromstring(text, parser=parser)
+        root = lxml.html.document_fromstring(body if utf8 else text, parser=parser)
     except (etree.ParserError, ValueError):
         within_limits(parser)
         return Document(
@@ -317,7 +360,7 @@ def html_to_document(
     ignored: list[Ignored] = []
     etree.strip_elements(root, *_DROP_TAGS, with_tail=False)
     main = _first(root, profile.main)
-    notes = _change_history(root)
+    notes = _change_history(root, text)
     if notes:
         meta["change_notes"] = notes
     body_el = root.find("body")
@@ -334,20 +377,41 @@ def html_to_document(
     return Document(blocks=blocks, meta=meta, ignored=ignored, format="html", source=name)
 
 
+_CHANGE_ITEM = "app-c-published-dates__change-item"
 _HISTORY_ITEMS = etree.XPath(  # compiled once, not at every page
-    "//*[@id='full-history']//li | //*[contains(@class, 'app-c-published-dates__change-item')]"
+    f"//*[@id='full-history']//li | //*[contains(@class, '{_CHANGE_ITEM}')]"
 )
+# The same two parts, each testing only the attributes it names (see _finder).
+_FULL_HISTORY = etree.XPath("//@id[.='full-history']/..")
+_CHANGE_ITEMS = etree.XPath(f"//@class[contains(., '{_CHANGE_ITEM}')]/..")
 
 
-def _change_history(root: Any) -> list[dict[str, str]]:
+def _history_items(root: Any, text: str) -> list[Any]:
+    """What _HISTORY_ITEMS selects, in document order, mostly without its costly walk.
+
+    A part whose name is not in the page's text selects nothing: an attribute value holds the
+    page's characters, or others only through a numeric character reference ("&#"); no named
+    HTML entity stands for an ASCII letter, hyphen or underscore.
+    """
+    refs = "&#" in text
+    lists = _FULL_HISTORY(root) if refs or "full-history" in text else []
+    items = _CHANGE_ITEMS(root) if refs or _CHANGE_ITEM in text else []
+    if len(lists) > 1 or (lists and items):
+        return list(_HISTORY_ITEMS(root))  # nested or repeated: the union sorts them
+    if lists:
+        return list(lists[0].iterdescendants("li"))
+    return list(items)
+
+
+def _change_history(root: Any, text: str) -> list[dict[str, str]]:
     """GOV.UK 'Full page history' entries, oldest first."""
     notes: list[dict[str, str]] = []
-    for item in _HISTORY_ITEMS(root):
+    for item in _history_items(root, text):
         when = item.find(".//time")
-        at = (when.get("datetime") or clean_line(when.text_content())) if when is not None else ""
-        note = clean_line(item.text_content())
+        at = (when.get("datetime") or clean_line(text_of(when))) if when is not None else ""
+        note = clean_line(text_of(item))
         if when is not None:
-            note = clean_line(note.replace(clean_line(when.text_content()), "", 1))
+            note = clean_line(note.replace(clean_line(text_of(when)), "", 1))
         notes.append({"at": at, "note": note})
     return sorted(notes, key=lambda n: n["at"])
 

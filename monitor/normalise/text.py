@@ -44,14 +44,23 @@ _YAML_SKIP_KEYS = frozenset({"href", "url", "path", "base_path", "link", "id", "
 
 def decode(body: bytes) -> str:
     """Decode bytes: BOM, then UTF-8, then a declared HTML charset, then Windows-1252."""
+    return decode_utf8(body)[0]
+
+
+def decode_utf8(body: bytes) -> tuple[str, bool]:
+    """``decode(body)``, and whether that was ``body`` read as UTF-8 (no BOM, nothing replaced)."""
     if body.startswith(b"\xef\xbb\xbf"):
-        return body[3:].decode("utf-8", errors="replace")
+        return body[3:].decode("utf-8", errors="replace"), False
     if body.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return body.decode("utf-16", errors="replace")
+        return body.decode("utf-16", errors="replace"), False
     try:
-        return body.decode("utf-8")
+        return body.decode("utf-8"), True
     except UnicodeDecodeError:
         pass
+    return _decode_legacy(body), False
+
+
+def _decode_legacy(body: bytes) -> str:
     m = _META_CHARSET.search(body[:4096])
     if m:
         try:
@@ -67,9 +76,37 @@ def clean_line(line: str) -> str:
 
     Zero-width spaces are removed. A block never contains a newline, which the diff relies on.
     """
+    if type(line) is str and _is_clean(line):
+        return line  # most lines are clean already: no split into words and join again
     if "\u200b" in line or "\ufeff" in line:
         line = line.replace("\u200b", "").replace("\ufeff", "")
     return " ".join(line.split())
+
+
+def _is_clean(line: str) -> bool:
+    """True only when ``clean_line`` would return ``line`` unchanged (cheap; False: look closer).
+
+    ``str.split`` splits at the space and at the characters ``str.isspace`` accepts; in ASCII
+    those are the nine tested one by one (memchr scans, far cheaper than the split), and
+    outside ASCII every one of them but the space is unprintable, as are the zero-width space
+    and the BOM (tests check both claims over every code point).
+    """
+    if line.isascii():
+        return not (
+            "\n" in line
+            or "  " in line
+            or "\t" in line
+            or "\r" in line
+            or "\x0b" in line
+            or "\x0c" in line
+            or "\x1c" in line
+            or "\x1d" in line
+            or "\x1e" in line
+            or "\x1f" in line
+            or line[:1] == " "
+            or line[-1:] == " "
+        )
+    return line.isprintable() and "  " not in line and line[0] != " " and line[-1] != " "
 
 
 def is_attachment_url(url: str) -> bool:
