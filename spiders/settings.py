@@ -29,6 +29,8 @@ _NOT_LOADED = (
     "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware",
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware",
     "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware",
+    # per-request byte and status counters nobody reads (our metrics count outcomes)
+    "scrapy.downloadermiddlewares.stats.DownloaderStats",
     # requests are never made from a page's links: no depth; and no warning about copied
     # request meta (the Referer middleware stays: the redirect middleware asks for it)
     "scrapy.spidermiddlewares.depth.DepthMiddleware",
