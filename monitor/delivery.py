@@ -27,11 +27,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from monitor import metrics, settings
-from monitor.db import Database
+from monitor.db import Database, dialect_insert
 from monitor.models import Delivery, Event, ThreadRef
 from monitor.routing import Target
 from notifiers.base import Alert, DeliveryError, Notifier
@@ -93,7 +92,7 @@ def route(db: Database, router: Router, now: datetime | None = None) -> int:
 def _add_delivery(s: Session, event_id: int, t: Target, now: datetime) -> int:
     key = f"{event_id}:{t.channel}:{t.recipient}"[:300]
     dialect = s.get_bind().dialect.name
-    ins: Any = (postgresql if dialect == "postgresql" else sqlite).insert(Delivery)
+    ins: Any = dialect_insert(dialect, Delivery)
     stmt = ins.values(
         key=key,
         event_id=event_id,

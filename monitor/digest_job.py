@@ -20,13 +20,12 @@ from datetime import UTC, datetime, timedelta
 
 import click
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from monitor import settings, subscribers
 from monitor.channels import build_notifiers
 from monitor.config import Config, load_config
-from monitor.db import Database, resolve_url
+from monitor.db import Database, dialect_insert, resolve_url
 from monitor.delivery import Links
 from monitor.digest_period import Period, latest_period
 from monitor.errors import ConfigError, InputError
@@ -78,7 +77,7 @@ def _claim(s: Session, key: str, subscriber_id: int, period: Period, now: dateti
             DigestSend.key == key, DigestSend.status == "sending", DigestSend.claimed_at < stale
         )
     )
-    ins = (postgresql if s.get_bind().dialect.name == "postgresql" else sqlite).insert(DigestSend)
+    ins = dialect_insert(s.get_bind().dialect.name, DigestSend)
     stmt = ins.values(
         key=key, subscriber_id=subscriber_id, period=period.kind, label=period.label,
         status="sending", items=0, claimed_at=now,

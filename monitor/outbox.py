@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from monitor import settings
+from monitor.db import dialect_insert
 from monitor.event import EventDraft
 from monitor.folding import fold
 from monitor.models import Event, Evidence, StagedEvent
@@ -46,7 +46,7 @@ def _insert(session: Session, drafts: list[EventDraft]) -> list[tuple[EventDraft
     if not rows:
         return []
     dialect = session.get_bind().dialect.name
-    ins: Any = (postgresql if dialect == "postgresql" else sqlite).insert(Event)
+    ins: Any = dialect_insert(dialect, Event)
     out: list[tuple[EventDraft, int]] = []
     for draft, row in zip(drafts, rows, strict=True):
         # one statement a row: RETURNING under ON CONFLICT reports only the rows inserted
