@@ -186,9 +186,23 @@ _OLD_NAV = (
 @given(
     st.lists(
         st.sampled_from(
-            ["next", "Previous", " page", ":", " ", "x" * 30, "print this page", "contents",
-             "Back to top", "is this page useful?", "share this page", "\n", "a", "view a "
-             "printable version of the whole guide", "report a problem with this page"]
+            [
+                "next",
+                "Previous",
+                " page",
+                ":",
+                " ",
+                "x" * 30,
+                "print this page",
+                "contents",
+                "Back to top",
+                "is this page useful?",
+                "share this page",
+                "\n",
+                "a",
+                "view a printable version of the whole guide",
+                "report a problem with this page",
+            ]
         ),  # fmt: skip
         max_size=6,
     ).map("".join)
