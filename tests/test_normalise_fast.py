@@ -133,7 +133,7 @@ def test_utf8_bytes_parse_as_their_decoded_text() -> None:
         assert [b.text for b in doc.blocks] == from_str[-1:]
 
 
-_PIECES = list(" \t\n\xa0\u200b\u2019\u2013\xad?aZ9.") + ["nonce-abcdefgh12", "ublished under"]
+_PIECES = [*" \t\n\xa0\u200b\u2019\u2013\xad?aZ9.", "nonce-abcdefgh12", "ublished under"]
 _TEXTS = st.lists(st.lists(st.sampled_from(_PIECES), max_size=8).map("".join), max_size=6)
 
 
@@ -203,7 +203,7 @@ _OLD_NAV = (
                 "view a printable version of the whole guide",
                 "report a problem with this page",
             ]
-        ),  # fmt: skip
+        ),
         max_size=6,
     ).map("".join)
 )
