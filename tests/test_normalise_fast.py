@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -130,3 +131,85 @@ def test_utf8_bytes_parse_as_their_decoded_text() -> None:
         from_str = [t.strip() for t in root.itertext() if t.strip()]
         doc = html_to_document(raw)
         assert [b.text for b in doc.blocks] == from_str[-1:]
+
+
+_PIECES = [*" \t\n\xa0\u200b\u2019\u2013\xad?aZ9.", "nonce-abcdefgh12", "ublished under"]
+_TEXTS = st.lists(st.lists(st.sampled_from(_PIECES), max_size=8).map("".join), max_size=6)
+
+
+def _doc(texts: list[str]) -> Any:
+    from monitor.document import Block, Document
+
+    return Document(blocks=[Block(t, "s", "p") for t in texts])
+
+
+@settings(max_examples=1500)
+@given(_TEXTS)
+def test_text_steps_change_what_a_block_by_block_pass_changes(texts: list[str]) -> None:
+    from monitor.normalise import steps as s
+
+    doc = _doc(texts)
+    assert [b.text for b in s.whitespace(doc).blocks] == [
+        clean_line(t) if s._is_messy(t) else t for t in texts
+    ]
+    assert [b.text for b in s.typography(doc).blocks] == [
+        t.translate(s._TYPO) if s._TYPO_CHARS.search(t) else t for t in texts
+    ]
+    assert [b.text for b in s.csp_nonce(doc).blocks] == [
+        clean_line(s._NONCE.sub("", t)) if "nonce" in t else t for t in texts
+    ]
+    assert [b.text for b in s.tracking_params(doc).blocks] == texts  # no URL in these
+    assert [b.text for b in s.drop_empty(doc).blocks] == [
+        t for t in texts if any(ch.isalnum() for ch in t)
+    ]
+    out = s.history_banner(doc)
+    assert out.blocks is not doc.blocks and out.ignored is not doc.ignored
+
+
+def test_the_typography_test_names_every_folded_character() -> None:
+    from monitor.normalise import steps as s
+
+    folded = {chr(c) for c in s._TYPO}
+    assert folded == {chr(c) for c in range(sys.maxunicode + 1) if s._TYPO_CHARS.match(chr(c))}
+    assert all(s._has_typo_char(f"plain {c} text") for c in folded)
+    assert not s._has_typo_char("plain \xa3 text \xe9 \u20ac \U0001f600")
+
+
+_OLD_NAV = (
+    r"^(?:next|previous)(?: page)?\s*:\s*\S.{0,80}$|^(?:next|previous) page$|^view a printable "
+    r"version of the whole guide$|^print (?:this )?page$|^is this page useful\??|^report a problem"
+    r" with this page$|^contents$|^skip to main content$|^back to top$|^share this page$"
+)
+
+
+@settings(max_examples=1500)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "next",
+                "Previous",
+                " page",
+                ":",
+                " ",
+                "x" * 30,
+                "print this page",
+                "contents",
+                "Back to top",
+                "is this page useful?",
+                "share this page",
+                "\n",
+                "a",
+                "view a printable version of the whole guide",
+                "report a problem with this page",
+            ]
+        ),
+        max_size=6,
+    ).map("".join)
+)
+def test_navigation_lines_are_the_old_patterns_matches(text: str) -> None:
+    import re
+
+    from monitor.normalise import steps as s
+
+    assert bool(s._NAV.match(text)) == bool(re.search(_OLD_NAV, text, re.I))

@@ -183,15 +183,13 @@ class _AnyRule:
     roles: frozenset[str]
     contains: tuple[str, ...]
 
-    def may_match(self, tag: str, tokens: list[str], ident: str, role: str | None) -> bool:
-        if tag in self.tags or role in self.roles or not self.classes.isdisjoint(tokens):
+
+def _contains_any(needles: tuple[str, ...], ident: str, tokens: list[str]) -> bool:
+    hay = ident + "\0" + " ".join(tokens)
+    for c in needles:  # noqa: SIM110 (a loop, not any() over a generator: called per element)
+        if c in hay:
             return True
-        if self.contains:
-            hay = ident + "\0" + " ".join(tokens)
-            for c in self.contains:
-                if c in hay:
-                    return True
-        return False
+    return False
 
 
 @lru_cache(maxsize=32)
@@ -212,7 +210,13 @@ def _prune(el: Any, rules: tuple[Rule, ...], ignored: list[Ignored]) -> None:
 def _prune_below(
     el: Any, rules: tuple[Rule, ...], any_rule: _AnyRule, ignored: list[Ignored]
 ) -> None:
-    may_match = any_rule.may_match
+    # One test of each kind against the merged rule, written out: this runs at every element.
+    tags, classes, roles, contains = (
+        any_rule.tags,
+        any_rule.classes,
+        any_rule.roles,
+        any_rule.contains,
+    )
     for child in list(el):
         tag = child.tag
         if not isinstance(tag, str):
@@ -220,7 +224,12 @@ def _prune_below(
         cls = child.get("class")
         tokens = cls.split() if cls else []
         ident = child.get("id") or ""
-        if not may_match(tag, tokens, ident, child.get("role")):
+        if not (
+            tag in tags
+            or child.get("role") in roles
+            or not classes.isdisjoint(tokens)
+            or (contains and _contains_any(contains, ident, tokens))
+        ):
             if len(child):
                 _prune_below(child, rules, any_rule, ignored)
             continue

@@ -80,10 +80,12 @@ _URL = re.compile(r"https?://[^\s)\]>\"']+")
 _TRACKING_PARAM = re.compile(
     r"^(?:utm_[a-z]+|gclid|fbclid|mc_[a-z]+|_ga|_gl|msclkid|dclid|yclid|ref_src)$", re.I
 )
+# One "^" before the alternatives, not one in each: the search then tries the start only,
+# not every position of the block.
 _NAV = re.compile(
-    r"^(?:next|previous)(?: page)?\s*:\s*\S.{0,80}$|^(?:next|previous) page$|^view a printable version of the "
-    r"whole guide$|^print (?:this )?page$|^is this page useful\??|^report a problem with this "
-    r"page$|^contents$|^skip to main content$|^back to top$|^share this page$",
+    r"^(?:(?:next|previous)(?: page)?\s*:\s*\S.{0,80}$|(?:next|previous) page$|view a printable "
+    r"version of the whole guide$|print (?:this )?page$|is this page useful\??|report a problem "
+    r"with this page$|contents$|skip to main content$|back to top$|share this page$)",
     re.I,
 )
 _TYPO_CHARS = re.compile("[\u2018\u2019\u201a\u201c\u201d\u2013\u2014\u2212\u2026\u00ad]")
@@ -103,11 +105,23 @@ _TYPO = str.maketrans(
 )
 
 
+def _all_text(doc: Document) -> str:
+    """Every block's text, NUL between them: one substring test of it stands for one a block."""
+    return "\0".join([b.text for b in doc.blocks])
+
+
+def _same(doc: Document) -> Document:
+    """What a step that changes no block returns: a new document, the blocks as they were."""
+    return replace(doc, blocks=list(doc.blocks))
+
+
 def _filter(doc: Document, reason: str, drop: re.Pattern[str]) -> Document:
+    """Drop the blocks ``drop`` matches at their start (a "^" pattern: one try, not one a
+    position, as ``search`` would make)."""
     kept: list[Block] = []
     ignored = list(doc.ignored)
     for b in doc.blocks:
-        if drop.search(b.text):
+        if drop.match(b.text):
             ignored.append(Ignored(reason, b.text))
         else:
             kept.append(b)
@@ -126,6 +140,11 @@ def _map_text(doc: Document, fn: Callable[[str], str]) -> Document:
 @step("whitespace")
 def whitespace(doc: Document) -> Document:
     """Collapse whitespace so re-indentation and line wrapping are not changes."""
+    # The blocks joined by NUL hold every odd space of every block: most documents pass one
+    # scan of their text and a look at each block's ends.
+    texts = [b.text for b in doc.blocks]
+    if not _is_messy("\0".join(texts)) and not any(t[:1] == " " or t[-1:] == " " for t in texts):
+        return _same(doc)
     return _map_text(doc, lambda t: clean_line(t) if _is_messy(t) else t)
 
 
@@ -133,8 +152,27 @@ def whitespace(doc: Document) -> Document:
 def typography(doc: Document) -> Document:
     """Fold curly quotes, dashes and soft hyphens to plain forms (editor/CMS churn)."""
     # every character folded is outside ASCII: an all-ASCII block (a flag on the str) is kept
+    text = _all_text(doc)
+    if text.isascii() or not _has_typo_char(text):
+        return _same(doc)
     return _map_text(
         doc, lambda t: t if t.isascii() or not _TYPO_CHARS.search(t) else t.translate(_TYPO)
+    )
+
+
+def _has_typo_char(text: str) -> bool:
+    # Written out: a str holding only Latin-1 answers each test above U+00FF at once.
+    return (
+        "\u2019" in text
+        or "\u2013" in text
+        or "\u201c" in text
+        or "\u201d" in text
+        or "\u2018" in text
+        or "\u2014" in text
+        or "\u00ad" in text
+        or "\u2026" in text
+        or "\u201a" in text
+        or "\u2212" in text
     )
 
 
@@ -158,7 +196,7 @@ def tracking_params(doc: Document) -> Document:
     def strip(text: str) -> str:
         return _URL.sub(lambda m: strip_tracking(m.group(0)), text) if "?" in text else text
 
-    doc = _map_text(doc, strip)
+    doc = _map_text(doc, strip) if "?" in _all_text(doc) else _same(doc)
     if doc.attachments:
         meta = dict(doc.meta)
         meta["attachments"] = [{**a, "url": strip(a.get("url", ""))} for a in doc.attachments]
@@ -169,6 +207,8 @@ def tracking_params(doc: Document) -> Document:
 @step("csp-nonce")
 def csp_nonce(doc: Document) -> Document:
     """Drop Content-Security-Policy nonces that change on every response."""
+    if "nonce" not in _all_text(doc):
+        return _same(doc)
     return _map_text(doc, lambda t: clean_line(_NONCE.sub("", t)) if "nonce" in t else t)
 
 
@@ -222,6 +262,8 @@ def change_note_line(doc: Document) -> Document:
 @step("history-banner")
 def history_banner(doc: Document) -> Document:
     """Drop GOV.UK history-mode banners ('This was published under the ... government')."""
+    if "ublished under" not in _all_text(doc):
+        return replace(doc, blocks=list(doc.blocks), ignored=list(doc.ignored))
     kept: list[Block] = []
     ignored = list(doc.ignored)
     for b in doc.blocks:
@@ -268,5 +310,9 @@ def page_navigation(doc: Document) -> Document:
 @step("drop-empty")
 def drop_empty(doc: Document) -> Document:
     """Drop blocks left empty or without any letter or digit."""
-    kept = [b for b in doc.blocks if any(ch.isalnum() for ch in b.text)]
+    kept = [
+        b
+        for b in doc.blocks
+        if b.text[:1].isalnum() or any(ch.isalnum() for ch in b.text)  # mostly the first
+    ]
     return replace(doc, blocks=kept)
