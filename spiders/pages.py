@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import scrapy
+from scrapy import signals
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
@@ -42,7 +43,16 @@ class PageSpider(scrapy.Spider):
             self.allowed_domains = list(allowed_domains)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        """One request per target, made only when the downloader has room for it.
+
+        Scrapy reads ``start()`` as fast as it can and queues what it yields, so a list of
+        100,000 pages would be 100,000 requests in memory before the tenth is fetched.
+        Waiting while the engine backs out keeps the scheduler's queue near empty.
+        """
+        engine = self.crawler.engine if hasattr(self, "crawler") else None
         for target in self.targets:
+            if engine is not None and engine.needs_backout():
+                await self.crawler.signals.wait_for(signals.scheduler_empty)
             yield self.request_for(target)
 
     def request_for(self, target: FetchTarget) -> scrapy.Request:
