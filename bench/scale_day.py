@@ -202,12 +202,16 @@ def load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def start_mirror(a: argparse.Namespace, out: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+Mirror = tuple[subprocess.Popen[bytes], dict[str, Any]]
+
+
+def start_mirror(a: argparse.Namespace, out: Path) -> Mirror:
     ready = out / "mirror.ready"
     ready.unlink(missing_ok=True)
     cmd = [sys.executable, str(BENCH / "mirror.py"), "--n", str(a.n), "--seed", str(a.seed)]
     cmd += ["--change-frac", str(a.change_frac), "--noise-frac", str(a.noise_frac)]
-    cmd += ["--host", "127.0.0.1", "--port", "0", "--ready-file", str(ready), *a.mirror_args.split()]
+    cmd += ["--host", "127.0.0.1", "--port", "0", "--ready-file", str(ready)]
+    cmd += a.mirror_args.split()
     log = (out / "mirror.log").open("wb")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     while not (ready.exists() and ready.stat().st_size):  # 100,000 pages take minutes to render
@@ -249,7 +253,8 @@ class Database:
         from sqlalchemy import text
 
         with self.admin.connect() as c:
-            return int(c.execute(text("SELECT pg_database_size(:d)"), {"d": self.name}).scalar_one())
+            size = c.execute(text("SELECT pg_database_size(:d)"), {"d": self.name})
+            return int(size.scalar_one())
 
     def drop(self) -> None:
         if self.kind == "postgresql":
@@ -313,7 +318,7 @@ def one_run(a: argparse.Namespace, spec: str, mirror: str, out: Path) -> dict[st
     finally:
         db.drop()
     reported = {i for u, s in seen.items() if s == "changed" and (i := page_index(u)) is not None}
-    truth_small = {k: truth[k] for k in ("substantive_count", "noise_only_count", "unchanged_count")}
+    counts = ("substantive_count", "noise_only_count", "unchanged_count")
     return {
         "db_kind": db.kind,
         "db_url": db.url,
@@ -322,7 +327,7 @@ def one_run(a: argparse.Namespace, spec: str, mirror: str, out: Path) -> dict[st
         "feed": feed,
         "steps": [s.__dict__ for s in steps],
         "day": {"db_before": before, "db_after": day.db_bytes},
-        "truth": truth_small,
+        "truth": {k: truth[k] for k in counts},
         "score": score(reported, truth),
         "errors": sum(s.statuses.get("error", 0) for s in steps),
     }
