@@ -226,12 +226,8 @@ def is_plain(found: PageResult) -> bool:
 def save_plain(
     session: Session, items: Sequence[tuple[PageState, PageResult]], blobs: set[str]
 ) -> None:
-    """Write the new versions of many pages (all :func:`is_plain`) in three executemany
-    statements: their bodies not yet stored, their snapshots, their pages' own columns.
-
-    ``blobs`` (the digests known to be stored) is brought up to date by the caller once the
-    statements have gone through.
-    """
+    """Write many pages' new versions (all :func:`is_plain`) in three executemany: bodies
+    not yet in ``blobs`` (the caller adds them once this went through), snapshots, pages."""
     now = datetime.now(UTC)
     new_blobs: dict[str, dict[str, Any]] = {}
     rows: list[dict[str, Any]] = []
