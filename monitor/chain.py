@@ -18,7 +18,7 @@ from monitor.attachments import attachment_urls
 from monitor.body import sha256
 from monitor.change import Analysis
 from monitor.document import Document
-from monitor.errors import PageTooComplex
+from monitor.errors import BodyRefused, PageTooComplex
 from monitor.event import EventDraft
 from monitor.evidence import EvidenceDraft, Registry, implications
 from monitor.fetch import FetchResult
@@ -109,6 +109,9 @@ def job_for(result: FetchResult, before: PageState) -> PageJob | None:
         before.text_hash,
         site=result.target.kind,
         normaliser=result.target.normaliser,
+        encoding=result.encoding,
+        max_size=result.max_size,
+        old_content_hash=before.content_hash,
     )
 
 
@@ -144,13 +147,22 @@ def follow(
         return PageResult(PageOutcome(url, "unchanged"), updates, events=events, result=result)
     try:
         work = work or compute(job)
-        if "digest" not in vars(result) and work.body_digest:
-            result.digest = work.body_digest  # hashed where the body was normalised
-    except PageTooComplex as exc:  # refused within a bound: a failed check, not an empty page
-        unread = FetchResult(result.target, result.status, error=f"unreadable page: {exc}")
+        if work.body_digest and (result.encoding or "digest" not in vars(result)):
+            result.digest = work.body_digest  # hashed where the body was decoded
+    except (PageTooComplex, BodyRefused) as exc:  # a failed check, not an empty page
+        if isinstance(exc, PageTooComplex):
+            error = f"unreadable page: {exc}"
+        elif str(exc) == "empty body":
+            error = f"HTTP {result.status} with an empty body"  # as for a body sent plain
+        else:
+            error = f"unusable body: {exc}"
+        unread = FetchResult(result.target, result.status, error=error)
         return _failure(
             unread, before, updates, now, failures_before_removed, failures_before_error
         )
+    if work.same_bytes:  # decoded, it was the stored body again
+        updates |= _validators(result)
+        return PageResult(PageOutcome(url, "unchanged"), updates, events=events, result=result)
     # The validators are saved only with the body: had they been saved without it, a failed
     # analysis would turn every later fetch into a 304 and the change would never be seen.
     updates |= _validators(result)

@@ -30,7 +30,7 @@ from monitor.chain import PageOutcome, PageResult, follow, job_for
 from monitor.config import Config
 from monitor.crawl import Fetch, Stop
 from monitor.db import Database
-from monitor.errors import DatabaseError, PageTooComplex
+from monitor.errors import BodyRefused, DatabaseError, PageTooComplex
 from monitor.evidence import Registry
 from monitor.fetch import FetchResult, FetchTarget
 from monitor.worker import PageWork, run_job
@@ -161,7 +161,7 @@ class Cycle:
             job = job_for(result, state)
             try:
                 work = await run_job(self.pool, job) if job is not None else None
-            except PageTooComplex:
+            except (PageTooComplex, BodyRefused):
                 work = None  # refused within a bound; follow() records a failed check
         except Exception as exc:  # a body that crashes the normaliser is one page's error
             log.exception("failed to analyse %s", result.target.url)

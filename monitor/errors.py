@@ -5,7 +5,8 @@ MonitorError            base of everything we raise on purpose (exit code 2 unle
 ├── DatabaseError       a database URL that cannot be used, or a database that cannot be reached
 ├── FetchError          a page could not be fetched (network, HTTP status, size)
 └── InputError          a file given on the command line cannot be read or parsed
-    └── PageTooComplex  a page built to be slow to parse (too many tags, too deep, a huge text run)
+    ├── PageTooComplex  a page built to be slow to parse (too many tags, too deep, a huge text run)
+    └── BodyRefused     a body that cannot be decoded, is too large once decoded, or is empty
 """
 
 
@@ -31,3 +32,7 @@ class InputError(MonitorError):
 
 class PageTooComplex(InputError):
     """A page refused before (or while) parsing it, within a bound on time and memory."""
+
+
+class BodyRefused(InputError):
+    """A fetched body that cannot be used: undecodable, too large once decoded, or empty."""

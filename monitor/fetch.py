@@ -43,6 +43,10 @@ class FetchResult:
     final_url: str | None = None
     redirect_urls: list[str] = field(default_factory=list)
     error: str | None = None
+    # A body still in this content coding (gzip, deflate): it is decoded where it is
+    # normalised (``monitor.wire``), within ``max_size`` bytes, and hashed there.
+    encoding: str = ""
+    max_size: int = 0
 
     @property
     def not_modified(self) -> bool:
@@ -50,13 +54,21 @@ class FetchResult:
 
     @cached_property
     def digest(self) -> str | None:
-        """The body's sha256, computed once however many steps ask for it."""
-        return sha256(self.body) if self.body is not None else None
+        """The body's sha256, computed once however many steps ask for it.
+
+        None for a body still encoded: it is hashed once decoded, and set then.
+        """
+        return sha256(self.body) if self.body is not None and not self.encoding else None
 
     @property
     def blank(self) -> bool:
-        """A 2xx answer with no body, or only whitespace: an error, never an emptied page."""
-        return 200 <= self.status < 300 and (not self.body or self.body.isspace())
+        """A 2xx answer with no body, or only whitespace: an error, never an emptied page.
+
+        An encoded body is tested once decoded (``monitor.worker``).
+        """
+        return 200 <= self.status < 300 and (
+            not self.body or (not self.encoding and self.body.isspace())
+        )
 
     @property
     def ok(self) -> bool:

@@ -45,17 +45,21 @@ def put_blob(
     compressed: bytes | None = None,
     *,
     stored: bool | None = None,
+    size: int = 0,
 ) -> str:
     """Store a body once; later identical bodies (any page) reuse the row.
 
     ``stored``: whether the caller already knows the row exists (None: look it up).
+    ``size``: the body's length, when ``body`` is still encoded (``compressed`` is then the
+    decoded body's stored form).
     """
     digest = digest or sha256(body)
     if stored is None:
         stored = session.get(Blob, digest) is not None
     if not stored:
         data = compressed if compressed is not None else compress(body)
-        session.execute(_INSERT_BLOB, {"sha256": digest, "size": len(body), "data": data})
+        row = {"sha256": digest, "size": size or len(body), "data": data}
+        session.execute(_INSERT_BLOB, row)
     return digest
 
 

@@ -238,7 +238,8 @@ def save_plain(
         digest = result.digest
         if digest not in blobs and digest not in new_blobs:
             data = work.body_z or snapshots.compress(result.body)
-            new_blobs[digest] = {"sha256": digest, "size": len(result.body), "data": data}
+            size = work.body_size or len(result.body)
+            new_blobs[digest] = {"sha256": digest, "size": size, "data": data}
         rows.append(_snapshot_row(state.page_id, result, work, doc, now))
     if new_blobs:
         session.execute(_INSERT_BLOB, list(new_blobs.values()))
@@ -278,7 +279,9 @@ def _snapshot(
     digest = result.digest
     assert digest is not None
     stored = None if blobs is None else digest in blobs
-    snapshots.put_blob(session, result.body, digest, work.body_z or None, stored=stored)
+    snapshots.put_blob(
+        session, result.body, digest, work.body_z or None, stored=stored, size=work.body_size
+    )
     if blobs is not None:
         blobs.add(digest)
     row = _snapshot_row(page.id, result, work, doc, datetime.now(UTC))

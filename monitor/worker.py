@@ -20,7 +20,9 @@ from monitor.body import compress, decompress, sha256
 from monitor.change import Analysis, analyse
 from monitor.diff import diff_documents, render_text
 from monitor.document import Document
+from monitor.errors import BodyRefused
 from monitor.normalise import detect_format, normalise
+from monitor.wire import decode
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,9 @@ class PageJob:
     old_text_hash: str | None = None
     site: str = "generic"  # the source kind: govuk, nhse, nice or generic
     normaliser: str | None = None  # a registered normaliser named in the config
+    encoding: str = ""  # the body's content coding, if it is still encoded (monitor.wire)
+    max_size: int = 0  # the bound on the decoded body
+    old_content_hash: str | None = None  # the old body's sha256: the same bytes need no work
 
 
 @dataclass
@@ -65,6 +70,8 @@ class PageWork:
     analysis: Analysis | None = None
     diff: str = ""
     body_digest: str = ""  # the body's sha256 (for a first version, hashed only here)
+    body_size: int = 0  # the decoded body's length
+    same_bytes: bool = False  # the decoded body is the old one: nothing else was done
 
 
 # A site's HTML pages are read with its own normaliser wherever they are served from.
@@ -87,12 +94,25 @@ def _normalise(job: PageJob, body: bytes, content_type: str) -> Document:
 
 
 def compute(job: PageJob) -> PageWork:
-    """Normalise the new body; if its text differs from the old version's, analyse both."""
-    doc = _normalise(job, job.body, job.content_type)
+    """Normalise the new body; if its text differs from the old version's, analyse both.
+
+    A body still encoded is decoded first (:class:`BodyRefused` if it cannot be, or is
+    empty), and is not normalised at all if it turns out to be the old body again.
+    """
+    body = job.body
+    if job.encoding:
+        body = decode(body, job.encoding, job.max_size)
+        if not body or body.isspace():
+            raise BodyRefused("empty body")
+    body_digest = sha256(body)
+    if job.encoding and body_digest == job.old_content_hash:
+        return PageWork(DocumentText(), "", body_digest=body_digest, body_size=len(body),
+                        same_bytes=True)  # fmt: skip
+    doc = _normalise(job, body, job.content_type)
     text = doc.text
     digest = sha256(text.encode("utf-8"))
     summary = DocumentText(meta=doc.meta, format=doc.format, source=doc.source, full_text=text)
-    work = PageWork(summary, digest, compress(job.body), body_digest=sha256(job.body))
+    work = PageWork(summary, digest, compress(body), body_digest=body_digest, body_size=len(body))
     if job.old_body_z is None or job.old_text_hash == digest:
         return work
     old_doc = _normalise(job, decompress(job.old_body_z), job.old_content_type)

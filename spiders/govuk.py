@@ -15,11 +15,16 @@ from urllib.parse import urlsplit
 from monitor.fetch import FetchResult, FetchTarget
 from monitor.govuk import API_PREFIX, narrow_to_part, part_slug_for
 
-__all__ = ["fallback_target", "is_part_redirect", "prepare_body"]
+__all__ = ["fallback_target", "is_part_redirect", "needs_body", "prepare_body"]
 
 
 def _is_api(target: FetchTarget) -> bool:
     return bool(target.fetch_url) and API_PREFIX + "/" in urlsplit(target.fetch_url or "").path
+
+
+def needs_body(target: FetchTarget) -> bool:
+    """True when the spider reads the body itself (a Content API answer, narrowed to a part)."""
+    return target.kind == "govuk" and _is_api(target)
 
 
 def fallback_target(result: FetchResult) -> FetchTarget | None:

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import CannotResolveHostError, IgnoreRequest
 from scrapy.http import Response
@@ -33,9 +34,16 @@ from twisted.internet.error import DNSLookupError
 from monitor import settings
 from monitor.addresses import AddressPolicy, host_literal
 from monitor.politeness import backoff_delay, domain_allowed
+from monitor.wire import late_encoding
 from spiders import addresses
 
-__all__ = ["AddressGuardMiddleware", "AllowlistMiddleware", "RetryAfterMiddleware"]
+__all__ = [
+    "DECODE_LATER",
+    "AddressGuardMiddleware",
+    "AllowlistMiddleware",
+    "LateDecodingMiddleware",
+    "RetryAfterMiddleware",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +134,40 @@ class AllowlistMiddleware:
             ", ".join(allowed) or "empty",
         )
         raise IgnoreRequest(f"domain not allowlisted: {request.url}")
+
+
+DECODE_LATER = "decode_later"  # request meta: the body may stay gzip or deflate encoded
+
+
+class LateDecodingMiddleware:
+    """Scrapy's compression middleware, except that a request marked ``DECODE_LATER`` keeps
+    a gzip or deflate body encoded, with its Content-Encoding header, to be decoded where it
+    is normalised (:mod:`monitor.wire`, in a worker process) instead of in the event loop.
+
+    Everything else (robots.txt, feeds, the gov.uk Content API, br and zstd bodies) is
+    decoded here as Scrapy does, within ``DOWNLOAD_MAXSIZE``; the late decoder applies the
+    same bound.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.inner = HttpCompressionMiddleware.from_crawler(crawler)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        self.inner.process_request(request)
+
+    def process_response(self, request: Request, response: Response) -> Request | Response:
+        if (
+            request.meta.get(DECODE_LATER)
+            and request.method != "HEAD"
+            and late_encoding(response.headers.get("Content-Encoding"))
+            and len(response.headers.getlist("Content-Encoding")) == 1
+        ):
+            return response
+        return self.inner.process_response(request, response)
 
 
 class RetryAfterMiddleware:

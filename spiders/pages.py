@@ -11,7 +11,9 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from monitor.fetch import FetchResult, FetchTarget
+from monitor.wire import late_encoding
 from spiders import govuk
+from spiders.middlewares import DECODE_LATER
 
 # Statuses the callback sees; 3xx other than 304 are followed by RedirectMiddleware and
 # 429/5xx are retried by RetryMiddleware first ("handle_httpstatus_all" would disable both).
@@ -42,6 +44,12 @@ class PageSpider(scrapy.Spider):
         if allowed_domains:
             self.allowed_domains = list(allowed_domains)
 
+    @property
+    def max_size(self) -> int:
+        """The download limit (``DOWNLOAD_MAXSIZE``), which bounds a decoded body too."""
+        crawler = getattr(self, "crawler", None)
+        return crawler.settings.getint("DOWNLOAD_MAXSIZE") if crawler is not None else 0
+
     async def start(self) -> AsyncIterator[scrapy.Request]:
         """One request per target, made only when the downloader has room for it.
 
@@ -61,13 +69,16 @@ class PageSpider(scrapy.Spider):
             headers["If-None-Match"] = target.etag
         if target.last_modified:
             headers["If-Modified-Since"] = target.last_modified
+        meta: dict[str, Any] = {"handle_httpstatus_list": HANDLED_STATUSES}
+        if target.page_id is not None and not govuk.needs_body(target):
+            meta[DECODE_LATER] = True  # decoded in the worker that normalises it
         return scrapy.Request(
             target.request_url,
             headers=headers,
             callback=self.parse,
             errback=self.failed,
             cb_kwargs={"target": target},
-            meta={"handle_httpstatus_list": HANDLED_STATUSES},
+            meta=meta,
             dont_filter=True,
         )
 
@@ -81,6 +92,9 @@ class PageSpider(scrapy.Spider):
         """
         status = response.status
         body = response.body if 200 <= status < 300 else None
+        encoding = ""
+        if body is not None and response.meta.get(DECODE_LATER):
+            encoding = late_encoding(response.headers.get("Content-Encoding"))
         redirects = list(response.meta.get("redirect_urls", []))
         # Scrapy canonicalises URLs (case, escapes, fragments); only a real redirect is a move.
         final_url: str | None = response.url if redirects else target.request_url
@@ -99,6 +113,8 @@ class PageSpider(scrapy.Spider):
             final_url=final_url,
             redirect_urls=redirects,
             error=None if status < 400 or status == 304 else f"HTTP {status}",
+            encoding=encoding,
+            max_size=response.meta.get("download_maxsize", self.max_size) if encoding else 0,
         )
         if result.blank:
             result.error = f"HTTP {status} with an empty body"

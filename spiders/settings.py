@@ -31,6 +31,9 @@ _NOT_LOADED = (
     "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware",
     # per-request byte and status counters nobody reads (our metrics count outcomes)
     "scrapy.downloadermiddlewares.stats.DownloaderStats",
+    # replaced by spiders.middlewares.LateDecodingMiddleware (a page's body is decoded in
+    # the worker that normalises it)
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware",
     # requests are never made from a page's links: no depth; and no warning about copied
     # request meta (the Referer middleware stays: the redirect middleware asks for it)
     "scrapy.spidermiddlewares.depth.DepthMiddleware",
@@ -97,6 +100,7 @@ def crawl_settings(fetch: FetchConfig, *, concurrency: int | None = None) -> dic
             "spiders.middlewares.AllowlistMiddleware": 50,
             "spiders.robots.RobotsMiddleware": 100,
             "spiders.middlewares.RetryAfterMiddleware": 560,
+            "spiders.middlewares.LateDecodingMiddleware": 590,
         },
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
     }

@@ -51,12 +51,21 @@ FAULTS: dict[str, Reply] = {
     ),
     "/empty-200": Reply(200, b"", HTML),
     "/blank-200": Reply(200, b" \n\t \n", HTML),
+    # gzip bodies are decoded where they are normalised, not by Scrapy: the same rules apply
+    "/gzip-bomb": Reply(
+        200, _page("gzip-bomb") + b"<!--" + b"x" * 800_000 + b"-->", HTML, gzip=True
+    ),
+    "/gzip-blank": Reply(200, b" \n\t \n", HTML, gzip=True),
+    "/gzip-garbage": Reply(
+        200, b"<html>not gzip at all</html>", {**HTML, "Content-Encoding": "gzip"}
+    ),
 }
 # Same bytes, a wrong or missing charset in the header: nothing changed.
 SAME_BYTES: dict[str, Reply] = {
     "/wrong-charset": Reply(200, _page("wrong-charset"), {"Content-Type": "text/html; charset=iso-8859-1"}),
     "/no-charset": Reply(200, _page("no-charset"), {"Content-Type": "text/html"}),
     "/bogus-charset": Reply(200, _page("bogus-charset"), {"Content-Type": "text/html; charset=x-nonsense"}),
+    "/gzip-same": Reply(200, _page("gzip-same"), HTML, gzip=True),  # sent plain before
 }  # fmt: skip
 FAILURES_BEFORE_ERROR = 2
 
