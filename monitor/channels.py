@@ -15,7 +15,6 @@ from monitor.delivery import DeliveryReport, Links, deliver
 from monitor.errors import ConfigError
 from notifiers.base import Notifier, notifier_kinds
 from notifiers.console import ConsoleNotifier
-from notifiers.email import EmailNotifier
 
 
 def _cls(kind: str) -> Any:
@@ -41,6 +40,12 @@ def build_notifiers(
     return out
 
 
+def _is_email(notifier: Notifier) -> bool:
+    from notifiers.email import EmailNotifier  # jinja2 and email: only where mail is configured
+
+    return isinstance(notifier, EmailNotifier)
+
+
 def _uses_subscribers(config: Config) -> bool:
     return any("subscribers" in r.notify for r in config.notify.routes)
 
@@ -63,7 +68,7 @@ def deliver_configured(
     find = None
     # without a signing secret, subscribers' mail (which must carry unsubscribe links) is
     # off: an error when a route names them, else no withdrawal notices either
-    if isinstance(email, EmailNotifier) and (
+    if email is not None and _is_email(email) and (
         _uses_subscribers(config) or subscribers.has_secret(config.notify, env)
     ):
         tokens = subscribers.tokens_from(config.notify, env)
