@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from rich.console import Console
 
@@ -15,6 +15,9 @@ from monitor.delivery import DeliveryReport, Links, deliver
 from monitor.errors import ConfigError
 from notifiers.base import Notifier, notifier_kinds
 from notifiers.console import ConsoleNotifier
+
+if TYPE_CHECKING:
+    from notifiers.email import EmailNotifier
 
 
 def _cls(kind: str) -> Any:
@@ -40,7 +43,7 @@ def build_notifiers(
     return out
 
 
-def _is_email(notifier: Notifier) -> bool:
+def _is_email(notifier: Notifier) -> TypeGuard[EmailNotifier]:
     from notifiers.email import EmailNotifier  # jinja2 and email: only where mail is configured
 
     return isinstance(notifier, EmailNotifier)
@@ -68,8 +71,10 @@ def deliver_configured(
     find = None
     # without a signing secret, subscribers' mail (which must carry unsubscribe links) is
     # off: an error when a route names them, else no withdrawal notices either
-    if email is not None and _is_email(email) and (
-        _uses_subscribers(config) or subscribers.has_secret(config.notify, env)
+    if (
+        email is not None
+        and _is_email(email)
+        and (_uses_subscribers(config) or subscribers.has_secret(config.notify, env))
     ):
         tokens = subscribers.tokens_from(config.notify, env)
         links = subscribers.SubscriberLinks(config.notify.public_base_url, tokens)
