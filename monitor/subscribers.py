@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.config import NotifyConfig
 from monitor.db import Database
@@ -20,7 +20,9 @@ from monitor.following import is_withdrawal
 from monitor.routing import Target
 from monitor.subscription import Following, Tokens, matching
 from notifiers.base import Alert, DeliveryError
-from notifiers.email import EmailNotifier
+
+if TYPE_CHECKING:  # imported where mail is configured (monitor.channels), not here
+    from notifiers.email import EmailNotifier
 
 WITHDRAWN_WHY = "you follow this page, and it was withdrawn or removed"
 
