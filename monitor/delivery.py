@@ -78,12 +78,12 @@ def route(db: Database, router: Router, now: datetime | None = None) -> int:
             )
             for e in events:
                 found = router(e.kind, dict(e.payload or {}))
-                for t in found:
-                    created += _add_delivery(s, e.id, t, now or _now())
+                added = sum(_add_delivery(s, e.id, t, now or _now()) for t in found)
+                created += added
                 e.status = "routed" if found else "unrouted"
                 e.note = None if found else "no route matched"
-                if found:  # routed again with every delivery already done: settled now
-                    s.flush()
+                if found and not added:  # routed again with every delivery already made:
+                    s.flush()  # settled now if they are all done (a new one is pending)
                     _settle_event(s, e.id, now or _now())
         if len(events) < BATCH:
             return created
@@ -186,6 +186,22 @@ class Links:
 
 def _record(db: Database, c: Claimed, ref: str | None, error: Exception | None) -> str:
     now = _now()
+    if error is None and not (ref and c.alert.thread_key):  # the common case: one statement
+        with db.session() as s:
+            s.execute(
+                update(Delivery)
+                .where(Delivery.id == c.delivery_id)
+                .values(
+                    attempts=Delivery.attempts + 1,
+                    status="sent",
+                    sent_at=now,
+                    ref=ref,
+                    last_error=None,
+                    unconfirmed_at=None,
+                )
+            )
+            _settle_event(s, c.alert.event_id, now)
+        return "sent"
     with db.session() as s:
         d = s.get(Delivery, c.delivery_id)
         assert d is not None

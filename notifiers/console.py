@@ -23,7 +23,7 @@ class ConsoleNotifier:
         self.console = console or Console(highlight=False)
         self.name = name
 
-    def _print(self, line: str, first: str = "", style: str = "") -> None:
+    def _text(self, line: str, first: str = "", style: str = "") -> Text:
         body = line.lstrip(" ")
         indent = len(line) - len(body)
         hang = indent + 2  # under the text of a "- " item, or under a label's first word
@@ -36,11 +36,13 @@ class ConsoleNotifier:
         text.append(wrapped[0], style=style)
         for more in wrapped[1:]:
             text.append("\n" + more, style=style)
-        self.console.print(text, soft_wrap=True)
+        return text
 
     def send(self, alert: Alert, recipient: str) -> str | None:
         lines = text_lines(render(alert))
-        self._print(lines[0], first="ALERT ", style="bold")
+        block = self._text(lines[0], first="ALERT ", style="bold")
         for line in lines[1:]:
-            self._print(line)
+            block.append("\n")
+            block.append_text(self._text(line))
+        self.console.print(block, soft_wrap=True)  # one write an alert, not one a line
         return None
