@@ -19,6 +19,7 @@ from monitor.errors import BodyRefused
 # The codings left for the worker: the rest (br, zstd, several stacked) Scrapy decodes.
 LATE_ENCODINGS = frozenset({"gzip", "x-gzip", "deflate"})
 _GZIP = 16 + zlib.MAX_WBITS
+_CHUNK = 65536  # what the lenient reader asks for at a time (as Scrapy's does)
 
 
 def late_encoding(header: bytes | str | None) -> str:
@@ -46,7 +47,7 @@ def _too_large(data: bytes, max_size: int) -> BodyRefused:
 
 
 def _gunzip(data: bytes, max_size: int) -> bytes:
-    """Every gzip member in turn; a fault after some output ends the body there."""
+    """Every gzip member in turn, in C; at the first fault, the whole read again leniently."""
     out: list[bytes] = []
     size = 0
     rest = data
@@ -54,12 +55,8 @@ def _gunzip(data: bytes, max_size: int) -> bytes:
         inflater = zlib.decompressobj(_GZIP)
         try:
             chunk = inflater.decompress(rest, max_size + 1 - size if max_size else 0)
-        except zlib.error:
-            if size:
-                break  # trailing garbage, or a damaged later member: keep what came before
-            chunk = _salvage(rest, max_size)  # a bad checksum or a cut stream: what decodes
-            if not chunk:
-                raise BodyRefused("body is not valid gzip data") from None
+        except zlib.error:  # a bad checksum, a damaged member, trailing garbage
+            return _gunzip_leniently(data, max_size)
         size += len(chunk)
         if max_size and (size > max_size or inflater.unconsumed_tail):
             raise _too_large(data, max_size)
@@ -70,26 +67,31 @@ def _gunzip(data: bytes, max_size: int) -> bytes:
     return b"".join(out)
 
 
-def _salvage(data: bytes, max_size: int) -> bytes:
-    """What a damaged gzip stream decodes to before its fault, read as Python's gzip reads it.
+def _gunzip_leniently(data: bytes, max_size: int) -> bytes:
+    """A damaged gzip stream read as Scrapy reads every body, through Python's gzip reader.
 
-    zlib checks a member's checksum in the same call that returns its last output, and
-    gives up that output with the error; the gzip module returns it first.
+    A header, checksum or length fault after some output ends the body there (zlib checks a
+    member's checksum in the call that returns its last output, and gives that output up
+    with the error; the gzip module returns it first); damaged compressed data is an error.
     """
     out: list[bytes] = []
     size = 0
-    with gzip.GzipFile(fileobj=io.BytesIO(data)) as reader:
-        while True:
-            try:
-                chunk = reader.read1(65536)
-            except (OSError, EOFError, struct.error):
+    reader = gzip.GzipFile(fileobj=io.BytesIO(data))
+    while True:
+        try:
+            chunk = reader.read1(_CHUNK)
+        except (OSError, EOFError, struct.error):
+            if size:
                 break
-            if not chunk:
-                break
-            size += len(chunk)
-            if max_size and size > max_size:
-                raise _too_large(data, max_size)
-            out.append(chunk)
+            raise BodyRefused("body is not valid gzip data") from None
+        except zlib.error as exc:
+            raise BodyRefused(f"body is not valid gzip data ({exc})") from None
+        if not chunk:
+            break
+        size += len(chunk)
+        if max_size and size > max_size:
+            raise _too_large(data, max_size)
+        out.append(chunk)
     return b"".join(out)
 
 

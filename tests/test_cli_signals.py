@@ -31,17 +31,40 @@ def fifo(tmp_path: Path) -> Iterator[Path]:
 
 
 def _until_reading(proc: subprocess.Popen[str], fifo: Path) -> int:
-    """Wait until the command has opened the FIFO; return our (silent) writer's descriptor."""
+    """Wait until the command is blocked reading the FIFO; return our (silent) writer's fd."""
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()
         try:
-            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)  # succeeds once a reader waits
+            writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)  # succeeds once a reader waits
         except OSError as exc:
             if exc.errno != errno.ENXIO:
                 raise
-        time.sleep(0.05)
+            time.sleep(0.05)
+            continue
+        _until_blocked_in_read(proc.pid)
+        return writer
     raise AssertionError("the command never opened the FIFO")
+
+
+def _until_blocked_in_read(pid: int) -> None:
+    """The reader's open() has returned; wait until it sleeps in read(), not on its way there.
+
+    A signal that lands between the two system calls is handled (in C) before the read
+    starts, and nothing then interrupts the read: that is not the blocked command this file
+    tests. The kernel names where a task sleeps in /proc/PID/wchan ("...pipe_read").
+    """
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            where = Path(f"/proc/{pid}/wchan").read_text()
+        except OSError:
+            where = ""
+        if "pipe_read" in where or where in ("", "0"):  # "0": this kernel does not say
+            break
+        time.sleep(0.01)
+    if "pipe_read" not in where:
+        time.sleep(0.5)  # no word from the kernel: give the read time to start
 
 
 def _stopped_by(proc: subprocess.Popen[str], sig: int) -> tuple[int, str, float]:

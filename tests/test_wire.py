@@ -44,7 +44,7 @@ def _ours(data: bytes) -> bytes | None:
         return None
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(
     parts=st.lists(st.binary(max_size=3000), min_size=1, max_size=3),
     level=st.integers(0, 9),
