@@ -44,10 +44,6 @@ _PAGE = cast(Table, WatchedPage.__table__)
 _INSERT_SNAPSHOT = insert(_SNAPSHOT).returning(_SNAPSHOT.c.id)
 _INSERT_SNAPSHOTS = insert(_SNAPSHOT)
 _INSERT_BLOB = insert(cast(Table, Blob.__table__))
-# A Core statement, compiled once: through the ORM, this one-row read cost four times as much.
-_BLOB_DATA = select(cast(Table, Blob.__table__).c.data).where(
-    cast(Table, Blob.__table__).c.sha256 == bindparam("sha256")
-)
 
 
 def load_state(session: Session, result: FetchResult) -> PageState:
@@ -126,7 +122,7 @@ def with_old_body(session: Session, state: PageState, result: FetchResult) -> Pa
     if not needs_old_body(state, result):
         return state
     assert state.content_hash is not None
-    body_z = session.execute(_BLOB_DATA, {"sha256": state.content_hash}).scalar()
+    body_z = snapshots.stored_body(session, state.content_hash)
     if body_z is None:
         raise LookupError(f"blob {state.content_hash} of snapshot {state.snapshot_id} is missing")
     return replace(state, body_z=body_z)
@@ -241,9 +237,7 @@ def save_plain(
         assert result.body is not None and result.digest is not None
         digest = result.digest
         if digest not in blobs and digest not in new_blobs:
-            data = work.body_z or snapshots.compress(result.body)
-            size = work.body_size or len(result.body)
-            new_blobs[digest] = {"sha256": digest, "size": size, "data": data}
+            new_blobs[digest] = snapshots.blob_row(result.body, digest, work.body_z, work.body_size)
         rows.append(_snapshot_row(state.page_id, result, work, doc, now))
     if new_blobs:
         session.execute(_INSERT_BLOB, list(new_blobs.values()))
