@@ -18,7 +18,7 @@ from monitor.attachments import attachment_urls
 from monitor.body import sha256
 from monitor.change import Analysis
 from monitor.document import Document
-from monitor.errors import BodyRefused, PageTooComplex
+from monitor.errors import BodyRefused, EmptyBody, PageTooComplex
 from monitor.event import EventDraft
 from monitor.evidence import EvidenceDraft, Registry, implications
 from monitor.fetch import FetchResult
@@ -152,7 +152,7 @@ def follow(
     except (PageTooComplex, BodyRefused) as exc:  # a failed check, not an empty page
         if isinstance(exc, PageTooComplex):
             error = f"unreadable page: {exc}"
-        elif str(exc) == "empty body":
+        elif isinstance(exc, EmptyBody):
             error = f"HTTP {result.status} with an empty body"  # as for a body sent plain
         else:
             error = f"unusable body: {exc}"

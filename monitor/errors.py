@@ -6,7 +6,8 @@ MonitorError            base of everything we raise on purpose (exit code 2 unle
 ├── FetchError          a page could not be fetched (network, HTTP status, size)
 └── InputError          a file given on the command line cannot be read or parsed
     ├── PageTooComplex  a page built to be slow to parse (too many tags, too deep, a huge text run)
-    └── BodyRefused     a body that cannot be decoded, is too large once decoded, or is empty
+    └── BodyRefused     a body that cannot be decoded, or is too large once decoded
+        └── EmptyBody   a body that decodes to nothing but whitespace
 """
 
 
@@ -36,3 +37,7 @@ class PageTooComplex(InputError):
 
 class BodyRefused(InputError):
     """A fetched body that cannot be used: undecodable, too large once decoded, or empty."""
+
+
+class EmptyBody(BodyRefused):
+    """A 2xx body that, once decoded, is empty or only whitespace."""

@@ -20,7 +20,7 @@ from monitor.body import compress, decompress, sha256
 from monitor.change import Analysis, analyse
 from monitor.diff import diff_documents, render_text
 from monitor.document import Document
-from monitor.errors import BodyRefused
+from monitor.errors import EmptyBody
 from monitor.normalise import detect_format, normalise
 from monitor.wire import decode
 
@@ -96,14 +96,14 @@ def _normalise(job: PageJob, body: bytes, content_type: str) -> Document:
 def compute(job: PageJob) -> PageWork:
     """Normalise the new body; if its text differs from the old version's, analyse both.
 
-    A body still encoded is decoded first (:class:`BodyRefused` if it cannot be, or is
-    empty), and is not normalised at all if it turns out to be the old body again.
+    A body still encoded is decoded first (``BodyRefused`` if it cannot be, ``EmptyBody`` if
+    it is empty), and is not normalised at all if it turns out to be the old body again.
     """
     body = job.body
     if job.encoding:
         body = decode(body, job.encoding, job.max_size)
         if not body or body.isspace():
-            raise BodyRefused("empty body")
+            raise EmptyBody("empty body")
     body_digest = sha256(body)
     if job.encoding and body_digest == job.old_content_hash:
         return PageWork(DocumentText(), "", body_digest=body_digest, body_size=len(body),
