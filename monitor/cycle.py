@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from monitor import batch as batch_writes
 from monitor import metrics, outbox, settings, store
+from monitor import snapshot as snapshots
 from monitor.batch import Pending
 from monitor.chain import PageOutcome, PageResult, follow, job_for
 from monitor.config import Config
@@ -121,6 +122,7 @@ class Cycle:
         self.pending: list[Pending] = []
         self._timer: asyncio.TimerHandle | None = None
         self.writer = batch_writes.Writer(db, self.id, self._report)
+        self.blobs = snapshots.BlobReader(db.engine)  # old bodies, on one kept connection
 
     def prepare(self, targets: list[FetchTarget]) -> None:
         """Read the states of this round's pages in windows, not one query a page."""
@@ -192,12 +194,9 @@ class Cycle:
             return state  # a 304, the same bytes, a failure or a first version: no query
         stored = state
 
-        def read(s: Session) -> store.PageState:
-            if stored is None:
-                return store.load_state(s, result)
-            return store.with_old_body(s, stored, result)
-
-        return self.db.retrying(read, readonly=True)
+        if stored is not None:
+            return store.with_old_body(self.blobs, stored, result)
+        return self.db.retrying(partial(store.load_state, result=result), readonly=True)
 
     def flush(self) -> list[PageOutcome]:
         """Write the buffered pages now, in one transaction, and report their outcomes.
@@ -218,9 +217,10 @@ class Cycle:
             self.writer.submit(batch)
 
     def close(self) -> None:
-        """Write what is buffered and stop the writer thread."""
+        """Write what is buffered, stop the writer thread and close the body reader."""
         self.flush()
         self.writer.stop()
+        self.blobs.close()
 
     def _take_batch(self) -> list[Pending]:
         if self._timer is not None:
@@ -320,6 +320,7 @@ async def run_cycle(
         return await _rounds(cycle, fetch, targets, sink, tasks, seen, stop, started)
     finally:
         cycle.writer.stop()
+        cycle.blobs.close()
 
 
 async def _rounds(

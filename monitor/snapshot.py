@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import Connection, Engine, Table, bindparam, insert, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from monitor.body import COMPRESS_LEVEL, compress, decompress, sha256
+from monitor.db import lost_connection
 from monitor.document import Document
 from monitor.models import Blob, Snapshot
 
 __all__ = [
     "COMPRESS_LEVEL",
+    "BlobReader",
     "blob_row",
     "body_of",
     "compress",
@@ -31,10 +35,44 @@ _INSERT_BLOB = insert(_BLOB)  # core, on the table: no autoflush, no ORM bulk st
 _BLOB_DATA = select(_BLOB.c.data).where(_BLOB.c.sha256 == bindparam("sha256"))
 
 
-def stored_body(session: Session, digest: str) -> bytes | None:
+def stored_body(session: Session | Connection, digest: str) -> bytes | None:
     """The compressed body stored under ``digest``, or None."""
     data: bytes | None = session.execute(_BLOB_DATA, {"sha256": digest}).scalar()
     return data
+
+
+class BlobReader:
+    """Stored bodies read on one connection kept open, each read its own short transaction.
+
+    For the old bodies of a cycle's changed pages: a session per read cost about four times
+    the read itself. A body's row never changes once written (it is keyed by its hash).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.conn: Connection | None = None
+
+    def __call__(self, digest: str) -> bytes | None:
+        try:
+            return self._read(digest)
+        except DBAPIError as exc:
+            self.close()
+            if not lost_connection(exc):
+                raise
+        return self._read(digest)  # once more, on a new connection
+
+    def _read(self, digest: str) -> bytes | None:
+        if self.conn is None:
+            self.conn = self.engine.connect().execution_options(policy_monitor_readonly=True)
+        data = stored_body(self.conn, digest)
+        self.conn.rollback()  # no read transaction held between reads
+        return data
+
+    def close(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            with suppress(DBAPIError):  # a connection the server dropped is closed all the same
+                conn.close()
 
 
 def text_hash(doc: Document) -> str:

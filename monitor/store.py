@@ -7,9 +7,10 @@ moves, and stages its event drafts; the cycle publishes them when it ends.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
@@ -37,6 +38,7 @@ from monitor.models import (
 from monitor.watchlist import ensure_pages
 from monitor.worker import PageWork
 
+BlobRead = Callable[[str], bytes | None]  # a stored body (compressed) by its hash
 DIFF_EXCERPT_LINES = 12  # lines of the plain-text diff carried in an alert
 # Core statements on the tables, not the ORM classes: no autoflush, no ORM bulk machinery
 _SNAPSHOT = cast(Table, Snapshot.__table__)
@@ -52,7 +54,7 @@ def load_state(session: Session, result: FetchResult) -> PageState:
     states = load_states(session, [target]) if target.page_id else {}
     if target.page_id not in states:
         raise LookupError(f"no watched page for {target.url}")
-    return with_old_body(session, states[target.page_id], result)
+    return with_old_body(partial(snapshots.stored_body, session), states[target.page_id], result)
 
 
 def load_states(session: Session, targets: Sequence[FetchTarget]) -> dict[int, PageState]:
@@ -117,12 +119,13 @@ def needs_old_body(state: PageState, result: FetchResult) -> bool:
     return state.snapshot_id is not None and result.ok and result.digest != state.content_hash
 
 
-def with_old_body(session: Session, state: PageState, result: FetchResult) -> PageState:
-    """The state with its latest body (compressed) when the fetched body differs from it."""
+def with_old_body(read: BlobRead, state: PageState, result: FetchResult) -> PageState:
+    """The state with its latest body (compressed, by ``read``) when the fetched body
+    differs from it."""
     if not needs_old_body(state, result):
         return state
     assert state.content_hash is not None
-    body_z = snapshots.stored_body(session, state.content_hash)
+    body_z = read(state.content_hash)
     if body_z is None:
         raise LookupError(f"blob {state.content_hash} of snapshot {state.snapshot_id} is missing")
     return replace(state, body_z=body_z)
