@@ -136,16 +136,9 @@ def check_command(
     Exit status: 0 all pages checked, 1 some pages failed, 2 bad input or configuration,
     130 interrupted (the pages already fetched are kept), 141 output pipe closed.
     """
-    from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from monitor.config import Config, load_config
-    from monitor.crawl import Stop, run_job
-    from monitor.cycle import run_cycle
-    from monitor.db import Database, resolve_url
-    from monitor.watchlist import allowed_domains, plan_targets
-    from monitor.worker import make_pool
-    from spiders.settings import crawl_settings
+    from monitor.db import resolve_url
+    from monitor.schema import SchemaInChild
 
     config = load_config(config_path) if config_path else Config()
     if not urls_file and not config.sources:
@@ -154,7 +147,28 @@ def check_command(
         raise click.UsageError("--feed-driven needs a --config with discovery and no --urls")
     if source:
         config.source(source)  # an unknown name is an error before anything is fetched
-    db = Database(resolve_url(db_url, config.database, configured_at=config.where("database")))
+    # the schema is checked (a new database created) on the other core while the crawl is
+    # imported here
+    schema = SchemaInChild(
+        resolve_url(db_url, config.database, configured_at=config.where("database"))
+    )
+    try:
+        from rich.markup import escape
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        from monitor.crawl import Stop, run_job
+        from monitor.cycle import run_cycle
+        from monitor.watchlist import allowed_domains, plan_targets
+        from monitor.worker import make_pool
+        from spiders.settings import crawl_settings
+    finally:
+        db = schema.database()
     if due and not urls_file:
         config, waiting = _due_only(db, config, source)
         if not config.sources:

@@ -127,6 +127,9 @@ def database_errors(url: str) -> Iterator[None]:
         raise DatabaseError(f"{where}: not a database URL; {EXPECTED}") from exc
     except ImportError as exc:
         raise DatabaseError(f"{where}: its driver is not installed ({exc})") from exc
+    except OSError as exc:  # the SQLite file's folder cannot be made (a file is in the way...)
+        problem = f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc)
+        raise DatabaseError(f"{where}: cannot open the database: {problem}") from exc
     except DBAPIError as exc:
         # connection-level trouble (refused, unreadable file); a failing statement is a bug
         if not isinstance(exc, OperationalError | InterfaceError) and type(exc) is not SAError:
