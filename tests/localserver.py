@@ -24,6 +24,11 @@ from typing import Self
 
 
 class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog is 5: a crawl opening 8 connections at once while this
+    # process is busy elsewhere had a connection's SYN dropped, retried by the kernel after
+    # 1 s, and a healthy page timed out in a test with a 1 s timeout
+    request_queue_size = 128
+
     def handle_error(self, request: object, client_address: object) -> None:
         """A client that hung up first (a timeout under test) is not an error here."""
         exc = sys.exc_info()[1]
