@@ -2,7 +2,8 @@
 
 A command that opens its database only after importing the crawl (Scrapy, the chain: about
 half a second of one core) can have the schema brought to the head meanwhile on the other
-core. A new SQLite database's migrations cost about 0.15 s, mostly importing Alembic.
+core. A new SQLite database's migrations cost about 0.15 s, mostly importing Alembic; the
+child is forked only for a database file that does not exist yet (or is empty).
 
 The child does only what :func:`monitor.db.ensure_schema` does, and says nothing: if it
 fails in any way, :meth:`SchemaInChild.database` opens the database the usual way, which
@@ -16,6 +17,7 @@ import multiprocessing
 import os
 import signal
 import threading
+from pathlib import Path
 
 from monitor.db import CHECKPOINTERS, Database, ensure_schema, make_engine
 
@@ -28,11 +30,11 @@ class SchemaInChild:
     def __init__(self, url: str) -> None:
         self.url = url
         self.pid = 0
-        # SQLite only: a server that does not answer would be waited for twice (its connect
-        # timeout in the child, then here). And fork only from a process with one thread: a
+        # A new SQLite file only: a server that does not answer would be waited for twice
+        # (its connect timeout in the child, then here). And fork only from a process with one thread: a
         # lock another thread held at the fork would never be released in the child.
         if (
-            not _sqlite_file(url)
+            not _new_sqlite_file(url)
             or "fork" not in multiprocessing.get_all_start_methods()
             or threading.active_count() > 1
         ):
@@ -57,12 +59,21 @@ class SchemaInChild:
         return Database(self.url, migrate=not done)
 
 
-def _sqlite_file(url: str) -> bool:
-    """A SQLite database in a file of its own (not in memory, not a URI's options)."""
+def _new_sqlite_file(url: str) -> bool:
+    """A SQLite database in a file of its own (not in memory, not a URI's options) that does
+    not exist yet, or is empty. An existing one at the head costs one query to check, less
+    than forking."""
     if not url.startswith("sqlite:///"):
         return False
     path = url.removeprefix("sqlite:///")
-    return bool(path) and not path.startswith((":memory:", "file:")) and "?" not in path
+    if not path or path.startswith((":memory:", "file:")) or "?" in path:
+        return False
+    try:
+        return Path(path).expanduser().stat().st_size == 0
+    except FileNotFoundError:
+        return True
+    except OSError:  # unreadable: the usual path reports it
+        return False
 
 
 def _upgrade(url: str) -> int:

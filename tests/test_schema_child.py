@@ -45,14 +45,24 @@ def test_a_new_database_is_created_by_the_child(tmp_path: Path) -> None:
     assert _revision(url) == head_revision()
 
 
-def test_an_outdated_database_is_upgraded_by_the_child(tmp_path: Path) -> None:
+def test_an_existing_database_is_checked_here_and_an_outdated_one_upgraded(
+    tmp_path: Path,
+) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     db = Database(url)
     downgrade(db.engine, "-1")
     db.dispose()
     assert _revision(url) != head_revision()
-    assert _open(url) == (True, False)
+    assert _open(url) == (False, True)  # no child for an existing file: upgraded here
     assert _revision(url) == head_revision()
+    assert _open(url) == (False, False)  # at the head: one query, no Alembic
+
+
+def test_an_empty_file_is_a_new_database(tmp_path: Path) -> None:
+    path = tmp_path / "empty.db"
+    path.touch()
+    assert _open(f"sqlite:///{path}") == (True, False)
+    assert _revision(f"sqlite:///{path}") == head_revision()
 
 
 def test_no_child_for_a_database_in_memory_or_behind_a_uri(tmp_path: Path) -> None:
