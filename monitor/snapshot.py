@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import suppress
 from typing import Any, cast
 
@@ -16,6 +17,7 @@ from monitor.models import Blob, Snapshot
 
 __all__ = [
     "COMPRESS_LEVEL",
+    "BlobRead",
     "BlobReader",
     "blob_row",
     "body_of",
@@ -39,6 +41,9 @@ def stored_body(session: Session | Connection, digest: str) -> bytes | None:
     """The compressed body stored under ``digest``, or None."""
     data: bytes | None = session.execute(_BLOB_DATA, {"sha256": digest}).scalar()
     return data
+
+
+BlobRead = Callable[[str], bytes | None]  # a stored body (compressed) by its hash
 
 
 class BlobReader:

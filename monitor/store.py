@@ -7,7 +7,7 @@ moves, and stages its event drafts; the cycle publishes them when it ends.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
@@ -38,7 +38,6 @@ from monitor.models import (
 from monitor.watchlist import ensure_pages
 from monitor.worker import PageWork
 
-BlobRead = Callable[[str], bytes | None]  # a stored body (compressed) by its hash
 DIFF_EXCERPT_LINES = 12  # lines of the plain-text diff carried in an alert
 # Core statements on the tables, not the ORM classes: no autoflush, no ORM bulk machinery
 _SNAPSHOT = cast(Table, Snapshot.__table__)
@@ -119,9 +118,8 @@ def needs_old_body(state: PageState, result: FetchResult) -> bool:
     return state.snapshot_id is not None and result.ok and result.digest != state.content_hash
 
 
-def with_old_body(read: BlobRead, state: PageState, result: FetchResult) -> PageState:
-    """The state with its latest body (compressed, by ``read``) when the fetched body
-    differs from it."""
+def with_old_body(read: snapshots.BlobRead, state: PageState, result: FetchResult) -> PageState:
+    """The state with its latest body (compressed, ``read`` by hash) if the new one differs."""
     if not needs_old_body(state, result):
         return state
     assert state.content_hash is not None
