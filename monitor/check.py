@@ -152,23 +152,16 @@ def check_command(
     schema = SchemaInChild(
         resolve_url(db_url, config.database, configured_at=config.where("database"))
     )
-    try:
-        from rich.markup import escape
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from monitor.crawl import Stop, run_job
-        from monitor.cycle import run_cycle
-        from monitor.watchlist import allowed_domains, plan_targets
-        from monitor.worker import make_pool
-        from spiders.settings import crawl_settings
-    finally:
-        db = schema.database()
+    from monitor.crawl import Stop, run_job
+    from monitor.cycle import run_cycle
+    from monitor.watchlist import allowed_domains, plan_targets
+    from monitor.worker import make_pool
+    from spiders.settings import crawl_settings
+
+    db = schema.database()
     if due and not urls_file:
         config, waiting = _due_only(db, config, source)
         if not config.sources:

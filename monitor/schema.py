@@ -31,8 +31,8 @@ class SchemaInChild:
         self.url = url
         self.pid = 0
         # A new SQLite file only: a server that does not answer would be waited for twice
-        # (its connect timeout in the child, then here). And fork only from a process with one thread: a
-        # lock another thread held at the fork would never be released in the child.
+        # (its connect timeout in the child, then here). And fork only from a process with
+        # one thread: a lock another thread held at the fork would stay held in the child.
         if (
             not _new_sqlite_file(url)
             or "fork" not in multiprocessing.get_all_start_methods()
